@@ -1,0 +1,3 @@
+from seqcli.cli.app import main
+
+main()

@@ -1,0 +1,85 @@
+"""The ``seqcli`` command: every command registered here, grouped Train / Use / Inspect.
+
+Command modules import torch inside their bodies, so ``seqcli --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from seqcli import __version__
+from seqcli.cli import inspect, lm, text
+from seqcli.errors import SeqcliError
+
+__all__ = ["app", "main"]
+
+TRAIN, USE, INSPECT = "Train", "Use", "Inspect"
+
+app = typer.Typer(
+    name="seqcli",
+    help="Classic sequence models from the shell: train a model into a checkpoint directory, then use it.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    add_completion=False,
+)
+
+app.command("train-tokenizer", rich_help_panel=TRAIN)(text.train_tokenizer)
+app.command("train-lm", rich_help_panel=TRAIN)(lm.train_lm)
+app.command("tokenize", rich_help_panel=USE)(text.tokenize)
+app.command("sample", rich_help_panel=USE)(lm.sample)
+app.command("score", rich_help_panel=USE)(lm.score)
+app.command("evaluate", rich_help_panel=INSPECT)(inspect.evaluate)
+app.command("info", rich_help_panel=INSPECT)(inspect.info)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"seqcli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Classic sequence models from the shell."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI: user mistakes print one line and exit 2; tracebacks only with --debug."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        app(args=args, prog_name="seqcli")
+    except SeqcliError as err:
+        if debug:
+            raise
+        _fail(f"error: {err}", 2)
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader went away (e.g. `| head`): not an error
+        sys.exit(0)
+    except Exception as err:
+        _interrupted_or_unexpected(err, debug)
+
+
+def _interrupted_or_unexpected(err: Exception, debug: bool) -> None:
+    from seqcli.train.signals import exit_status
+
+    if type(err).__name__ == "TrainingInterrupted":
+        _fail(f"{err}; continue with the same command and --resume", exit_status(err.signum))
+    if debug:
+        raise err
+    _fail(f"unexpected error: {type(err).__name__}: {err} (run 'seqcli --debug …' for the traceback)", 1)
+
+
+def _fail(message: str, status: int) -> None:
+    sys.stderr.write(f"seqcli: {message}\n")
+    sys.exit(status)

@@ -1,0 +1,227 @@
+"""Language-model commands: train-lm, sample, score. Parse, call seqcli.tasks, print."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from seqcli.cli import options as o
+from seqcli.cli.output import check_format, emit, training_summary
+from seqcli.errors import SeqcliError
+
+__all__ = ["sample", "score", "train_lm"]
+
+CELL_HELP = (
+    "Recurrent cell: rnn, rnn-relu, gru, lstm (PyTorch's fused cells); rnn-textbook, gru-simple, "
+    "gru-textbook, lstm-textbook, lstm-peephole (the course's equations, step by step; slower)."
+)
+
+
+def train_lm(
+    corpus: Annotated[Path, typer.Argument(help="Training text (UTF-8).", show_default=False)],
+    output: o.OutputDir,
+    valid: Annotated[Path | None, typer.Option(help="Validation text.", show_default=False)] = None,
+    tokenizer: Annotated[
+        str,
+        typer.Option(
+            help="char, word, bpe or unigram (trained on CORPUS), or a directory from train-tokenizer."
+        ),
+    ] = "char",
+    vocab_size: Annotated[int, typer.Option(help="Vocabulary size for bpe/unigram.")] = 8000,
+    min_count: Annotated[int, typer.Option(help="Word/char tokenizer: drop rarer tokens to <unk>.")] = 1,
+    max_vocab: Annotated[
+        int | None,
+        typer.Option(help="Word/char tokenizer: keep this many most frequent.", show_default=False),
+    ] = None,
+    cell: Annotated[str, typer.Option(help=CELL_HELP)] = "lstm",
+    layers: Annotated[int, typer.Option(help="Recurrent layers (a deep RNN).")] = 2,
+    hidden: Annotated[int, typer.Option(help="Hidden units per layer.")] = 256,
+    embedding: Annotated[
+        int | None, typer.Option(help="Embedding size [default: --hidden].", show_default=False)
+    ] = None,
+    dropout: Annotated[
+        float, typer.Option(help="Dropout on embeddings, between layers and on outputs.")
+    ] = 0.2,
+    tie_weights: Annotated[
+        bool, typer.Option(help="Share the embedding and output matrices (Press & Wolf 2017).")
+    ] = False,
+    init_range: Annotated[
+        float | None,
+        typer.Option(help="Initialise every weight uniformly in ±this (Zaremba et al.).", show_default=False),
+    ] = None,
+    bptt: Annotated[int, typer.Option(help="Truncated backpropagation window, in tokens.")] = 35,
+    batch_size: o.BatchSize = 20,
+    epochs: o.Epochs = None,
+    max_steps: o.MaxSteps = None,
+    max_time: o.MaxTime = None,
+    optimizer: o.Optimizer = "adam",
+    lr: o.LearningRate = 2e-3,
+    weight_decay: o.WeightDecay = 0.0,
+    momentum: o.Momentum = 0.0,
+    schedule: o.Schedule = "constant",
+    lr_decay: o.LrDecay = 0.25,
+    decay_start: o.DecayStart = 4,
+    warmup_steps: o.WarmupSteps = 0,
+    clip: o.Clip = 0.25,
+    clip_value: o.ClipValue = None,
+    eval_every: o.EvalEvery = None,
+    patience: o.Patience = None,
+    max_bad_steps: o.MaxBadSteps = 10,
+    resume: o.Resume = False,
+    overwrite: o.Overwrite = False,
+    amp: o.Amp = False,
+    encoding_errors: o.EncodingErrors = "strict",
+    device: o.Device = "auto",
+    seed: o.Seed = 0,
+    threads: o.Threads = None,
+    quiet: o.Quiet = False,
+) -> None:
+    """Train a recurrent language model on a text corpus.
+
+    A character model on raw text by default; --tokenizer word/bpe/unigram (or a trained
+    tokenizer) for word and subword models, where every line ends with <eos>. The corpus is
+    encoded once into a token cache ($SEQCLI_CACHE_DIR, default ~/.cache/seqcli) and read
+    from disk, so corpora larger than memory train.
+    """
+    from seqcli.data.token_cache import default_cache_dir
+    from seqcli.tasks.lm import LMDataConfig
+    from seqcli.tasks.lm_train import TokenizerChoice, train_language_model
+    from seqcli.tasks.training import RunOptions
+    from seqcli.train.trainer import TrainConfig
+
+    limits = {"epochs": epochs, "max_steps": max_steps, "max_time": o.parse_duration(max_time)}
+    result = train_language_model(
+        corpus,
+        valid,
+        run=RunOptions(output, device, threads, overwrite, resume, quiet, default_cache_dir(), argv=sys.argv),
+        model={
+            "cell": cell,
+            "embedding_dim": embedding or hidden,
+            "hidden_size": hidden,
+            "num_layers": layers,
+            "dropout": dropout,
+            "tie_weights": tie_weights,
+            "init_range": init_range,
+        },
+        data=LMDataConfig(batch_size=batch_size, bptt=bptt),
+        training=TrainConfig(
+            optimizer=optimizer,
+            lr=lr,
+            weight_decay=weight_decay,
+            momentum=momentum,
+            schedule=schedule,
+            lr_decay=lr_decay,
+            decay_start=decay_start,
+            warmup_steps=warmup_steps,
+            clip=clip,
+            clip_value=clip_value,
+            eval_every=eval_every,
+            patience=patience,
+            max_bad_steps=max_bad_steps,
+            seed=seed,
+            amp=amp,
+        ),
+        limits={name: value for name, value in limits.items() if value is not None},
+        tokenizer=TokenizerChoice(tokenizer, vocab_size, min_count, max_vocab),
+        encoding_errors=encoding_errors,
+    )
+    training_summary(result, output, quiet=quiet)
+
+
+def sample(
+    model: o.ModelDir,
+    num: Annotated[int, typer.Option(help="Samples to generate (in one batch).")] = 1,
+    max_tokens: Annotated[int, typer.Option(help="Stop each sample after this many tokens.")] = 200,
+    temperature: Annotated[float, typer.Option(help="Softmax temperature; 0 is greedy (argmax).")] = 1.0,
+    top_k: Annotated[
+        int | None, typer.Option(help="Sample among the k most likely tokens.", show_default=False)
+    ] = None,
+    top_p: Annotated[
+        float | None,
+        typer.Option(
+            help="Nucleus sampling: the smallest set with this much probability.", show_default=False
+        ),
+    ] = None,
+    prompt: Annotated[str, typer.Option(help="Text to continue.")] = "",
+    seed: o.OptionalSeed = None,
+    output_format: o.OutputFormat = "text",
+    device: o.Device = "auto",
+    threads: o.Threads = None,
+) -> None:
+    """Generate text from a language model: from scratch or continuing --prompt."""
+    check_format(output_format, ("text", "jsonl"))
+    if num < 1 or max_tokens < 1:
+        raise SeqcliError("--num and --max-tokens must be at least 1")
+    loaded = _load(model, device, threads)
+    from seqcli.tasks.lm_use import generate
+
+    samples = generate(
+        loaded,
+        prompt=prompt,
+        num=num,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
+        seed=seed,
+    )
+    for index, item in enumerate(samples):
+        if output_format == "jsonl":
+            emit(json.dumps({"text": item.text, "tokens": item.tokens, "log_prob": round(item.log_prob, 4)}))
+        else:
+            emit(item.text if index == len(samples) - 1 else item.text + "\n")
+
+
+def score(
+    model: o.ModelDir,
+    data: o.InputFile,
+    summary: Annotated[bool, typer.Option(help="Also print the total over all lines.")] = False,
+    output_format: o.OutputFormat = "text",
+    encoding_errors: o.EncodingErrors = "strict",
+    device: o.Device = "auto",
+    threads: o.Threads = None,
+) -> None:
+    """Score each line as a sentence: natural-log probability, tokens and perplexity.
+
+    Text output is tab-separated: log_prob, tokens, perplexity, the line.
+    """
+    check_format(output_format, ("text", "jsonl"))
+    loaded = _load(model, device, threads)
+    from seqcli.tasks.lm_use import LineScore, read_lines, score_lines
+
+    lines = read_lines(data, encoding_errors=encoding_errors)
+    scores = score_lines(loaded, lines)
+    for line, item in zip(lines, scores, strict=True):
+        _print_score(item, output_format, line)
+    if summary:
+        total = LineScore(sum(s.log_prob for s in scores), sum(s.tokens for s in scores))
+        _print_score(total, output_format, None)
+
+
+def _print_score(item, output_format: str, line: str | None) -> None:
+    if output_format == "jsonl":
+        record = {
+            "log_prob": round(item.log_prob, 4),
+            "tokens": item.tokens,
+            "ppl": round(item.perplexity, 4),
+        }
+        emit(json.dumps({"text": line, **record} if line is not None else {"total": True, **record}))
+    elif line is None:
+        emit(f"# total: log_prob {item.log_prob:.4f}  tokens {item.tokens}  perplexity {item.perplexity:.4f}")
+    else:
+        emit(f"{item.log_prob:.4f}\t{item.tokens}\t{item.perplexity:.4f}\t{line}")
+
+
+def _load(model: Path, device: str, threads: int | None):
+    import torch
+
+    from seqcli.tasks.lm_use import load_language_model
+    from seqcli.train.devices import resolve_device
+
+    if threads:
+        torch.set_num_threads(threads)
+    return load_language_model(model, resolve_device(device))

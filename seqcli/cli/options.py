@@ -1,0 +1,103 @@
+"""Options shared by several commands, as ``Annotated`` aliases (one definition each)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from seqcli.errors import SeqcliError
+
+__all__ = ["parse_duration"]
+
+_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?$")
+
+
+def parse_duration(text: str | None) -> float | None:
+    """Seconds from ``90``, ``90s``, ``15m``, ``1h30m`` or ``1.5h``.
+
+    >>> parse_duration("15m"), parse_duration("1h30m"), parse_duration("45")
+    (900.0, 5400.0, 45.0)
+    """
+    if text is None:
+        return None
+    match = _DURATION.match(text.strip())
+    if not text.strip() or match is None:
+        raise SeqcliError(f"--max-time {text!r} is not a duration like 90s, 15m or 1h30m")
+    hours, minutes, seconds = (float(part) if part else 0.0 for part in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+ModelDir = Annotated[
+    Path,
+    typer.Option(
+        "-m", "--model", help="Checkpoint directory written by a train command.", show_default=False
+    ),
+]
+OutputDir = Annotated[
+    Path, typer.Option("-o", "--output", help="Checkpoint directory to write.", show_default=False)
+]
+InputFile = Annotated[
+    Path, typer.Argument(help="Input text file, or - for standard input.", show_default=False)
+]
+Device = Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")]
+Seed = Annotated[int, typer.Option(help="Random seed (same seed, same result).")]
+OptionalSeed = Annotated[int | None, typer.Option("--seed", help="Random seed; omit for a fresh draw.")]
+Threads = Annotated[
+    int | None, typer.Option(help="CPU threads for torch (default: torch's choice).", show_default=False)
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or logs on stderr.")]
+EncodingErrors = Annotated[
+    str,
+    typer.Option(
+        help="What to do with bytes that are not UTF-8: strict (stop with file:line), replace or ignore."
+    ),
+]
+OutputFormat = Annotated[str, typer.Option("--format", help="Output format: text or jsonl.")]
+BatchSize = Annotated[int, typer.Option(help="Sequences per batch (per process under torchrun).")]
+
+# Training options shared by every train-<task> command.
+Epochs = Annotated[
+    int | None, typer.Option(help="Passes over the training data [default: 10].", show_default=False)
+]
+MaxSteps = Annotated[
+    int | None, typer.Option(help="Stop after this many optimiser steps.", show_default=False)
+]
+MaxTime = Annotated[
+    str | None,
+    typer.Option(help="Stop after this much training time, e.g. 15m or 1h30m.", show_default=False),
+]
+Optimizer = Annotated[str, typer.Option(help="sgd, adam or adamw.")]
+LearningRate = Annotated[float, typer.Option("--lr", help="Learning rate.")]
+WeightDecay = Annotated[float, typer.Option(help="Weight decay (L2 for sgd/adam, decoupled for adamw).")]
+Momentum = Annotated[float, typer.Option(help="Momentum for sgd.")]
+Schedule = Annotated[
+    str,
+    typer.Option(
+        help="Learning-rate schedule: constant; plateau (×--lr-decay when validation does not "
+        "improve); step (×--lr-decay every epoch after --decay-start); cosine (to zero by the "
+        "end of the step or time budget)."
+    ),
+]
+LrDecay = Annotated[float, typer.Option(help="Decay factor for the plateau and step schedules.")]
+DecayStart = Annotated[int, typer.Option(help="Epochs at the full rate before the step schedule decays.")]
+WarmupSteps = Annotated[int, typer.Option(help="Steps of linear learning-rate warm-up.")]
+Clip = Annotated[
+    float | None, typer.Option(help="Clip the gradient's global norm to this value.", show_default=False)
+]
+ClipValue = Annotated[
+    float | None, typer.Option(help="Clip each gradient element to ±this value.", show_default=False)
+]
+EvalEvery = Annotated[
+    int | None, typer.Option(help="Validate every N steps [default: every epoch].", show_default=False)
+]
+Patience = Annotated[
+    int | None,
+    typer.Option(help="Stop after this many validations without improvement.", show_default=False),
+]
+MaxBadSteps = Annotated[int, typer.Option(help="Stop after this many non-finite losses in a row.")]
+Resume = Annotated[bool, typer.Option(help="Continue the run in --output from its saved state.")]
+Overwrite = Annotated[bool, typer.Option(help="Replace the run already in --output.")]
+Amp = Annotated[bool, typer.Option(help="bf16 autocast (CUDA only; ignored on CPU).")]

@@ -1,0 +1,91 @@
+"""Tokenizer commands: train-tokenizer and tokenize."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from seqcli.cli import options as o
+from seqcli.cli.output import emit, stderr_console
+from seqcli.errors import SeqcliError
+
+__all__ = ["tokenize", "train_tokenizer"]
+
+
+def train_tokenizer(
+    corpus: Annotated[list[Path], typer.Argument(help="Training text files.", show_default=False)],
+    output: o.OutputDir,
+    type_: Annotated[str, typer.Option("--type", help="bpe, unigram (sentencepiece), char or word.")] = "bpe",
+    vocab_size: Annotated[
+        int, typer.Option(help="Vocabulary size for bpe/unigram (char/word: --max-vocab).")
+    ] = 8000,
+    min_count: Annotated[int, typer.Option(help="char/word: tokens seen fewer times become <unk>.")] = 1,
+    max_vocab: Annotated[
+        int | None,
+        typer.Option(help="char/word: keep only this many most frequent tokens.", show_default=False),
+    ] = None,
+    overwrite: o.Overwrite = False,
+    encoding_errors: o.EncodingErrors = "strict",
+    seed: o.Seed = 0,
+    quiet: o.Quiet = False,
+) -> None:
+    """Train a tokenizer (with <pad> <unk> <bos> <eos>) and save it to a directory."""
+    from seqcli.text import train_tokenizer as train
+
+    if output.exists() and (output / "tokenizer.json").exists() and not overwrite:
+        raise SeqcliError(f"{output}: already holds a tokenizer; pass --overwrite to replace it")
+    tokenizer = train(
+        type_,
+        corpus,
+        vocab_size=vocab_size if type_ in ("bpe", "unigram") else None,
+        min_count=min_count,
+        max_vocab=max_vocab,
+        encoding_errors=encoding_errors,
+        seed=seed,
+    )
+    output.mkdir(parents=True, exist_ok=True)
+    tokenizer.save(output)
+    stderr_console(quiet).print(f"{type_} tokenizer with {tokenizer.vocab_size} entries written to {output}")
+
+
+def tokenize(
+    model: Annotated[
+        Path,
+        typer.Option(
+            "-m", "--model", help="Tokenizer directory, or any checkpoint directory.", show_default=False
+        ),
+    ],
+    data: o.InputFile = Path("-"),
+    ids: Annotated[bool, typer.Option("--ids", help="Print token ids instead of pieces.")] = False,
+    decode: Annotated[
+        bool, typer.Option("--decode", help="Reverse: read ids (or pieces) and print text.")
+    ] = False,
+    encoding_errors: o.EncodingErrors = "strict",
+) -> None:
+    """Split each input line into pieces (or ids); --decode turns them back into text."""
+    from seqcli.data.corpus import iter_lines
+    from seqcli.text import load_tokenizer
+
+    tokenizer = load_tokenizer(model)
+    for number, line in enumerate(iter_lines(data, encoding_errors=encoding_errors), start=1):
+        if decode:
+            emit(tokenizer.decode(_parse_tokens(tokenizer, line, data, number)))
+        elif ids:
+            emit(" ".join(map(str, tokenizer.encode(line))))
+        else:
+            emit(" ".join(tokenizer.pieces(line)))
+
+
+def _parse_tokens(tokenizer, line: str, path: Path, number: int) -> list[int]:
+    fields = line.split()
+    if all(field.lstrip("-").isdigit() for field in fields):
+        values = [int(field) for field in fields]
+        bad = [v for v in values if not 0 <= v < tokenizer.vocab_size]
+        if bad:
+            raise SeqcliError(
+                f"{path}:{number}: id {bad[0]} is outside the vocabulary (0..{tokenizer.vocab_size - 1})"
+            )
+        return values
+    return [tokenizer.piece_to_id(field) for field in fields]

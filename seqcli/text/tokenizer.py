@@ -1,0 +1,242 @@
+"""One interface over every tokenizer: ids, pieces, training streams, save and load.
+
+Every tokenizer reserves the same four special tokens at the same ids (``<pad> <unk> <bos>
+<eos>`` = 0, 1, 2, 3), so batching, models and decoding never ask which tokenizer they were
+given. A tokenizer is saved as ``tokenizer.json`` (type, settings and, for ``char`` and
+``word``, the vocabulary) plus ``tokenizer.model`` for the sentencepiece types.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from itertools import chain
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seqcli.atomic import atomic_write_bytes
+from seqcli.errors import SeqcliError
+
+__all__ = [
+    "BOS_ID",
+    "CONFIG_FILE",
+    "EOS_ID",
+    "PAD_ID",
+    "SPECIAL_TOKENS",
+    "TOKENIZER_TYPES",
+    "UNK_ID",
+    "Tokenizer",
+    "config_value",
+    "empty_corpus_error",
+    "load_tokenizer",
+    "train_tokenizer",
+]
+
+SPECIAL_TOKENS = ("<pad>", "<unk>", "<bos>", "<eos>")
+PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
+TOKENIZER_TYPES = ("char", "word", "bpe", "unigram")
+CONFIG_FILE = "tokenizer.json"
+# Bumped when tokenizer.json changes incompatibly, so an old seqcli refuses a newer file.
+FORMAT_VERSION = 1
+DEFAULT_SPM_VOCAB_SIZE = 8000
+
+
+class Tokenizer(ABC):
+    """Text to token ids and back; the specials sit at ids 0..3 in every tokenizer."""
+
+    kind: str
+    # False: running text whose newlines are ordinary tokens (char).
+    # True: one sentence per line, each ending in <eos> in the training stream.
+    line_based: bool
+
+    @property
+    @abstractmethod
+    def vocab_size(self) -> int:
+        """Number of ids, specials included."""
+
+    @abstractmethod
+    def id_to_piece(self, token_id: int) -> str:
+        """The piece of ``token_id``; IndexError outside ``range(vocab_size)``."""
+
+    @abstractmethod
+    def piece_to_id(self, piece: str) -> int:
+        """The id of ``piece``, or UNK_ID for a piece outside the vocabulary."""
+
+    @abstractmethod
+    def encode(self, text: str) -> list[int]:
+        """Token ids of ``text``, no specials added."""
+
+    @abstractmethod
+    def decode(self, ids: Iterable[int]) -> str:
+        """Text of ``ids``; pad, bos and eos are skipped, unk shows as ``<unk>``."""
+
+    @abstractmethod
+    def serialize(self) -> dict[str, bytes]:
+        """The files ``save`` writes, by name, ``tokenizer.json`` last."""
+
+    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        return [self.encode(text) for text in texts]
+
+    def pieces(self, text: str) -> list[str]:
+        """The piece of each id of ``encode(text)``."""
+        return [self.id_to_piece(token_id) for token_id in self.encode(text)]
+
+    def encode_stream(self, text: str) -> np.ndarray:
+        """Training stream of a corpus chunk that ends on a line boundary: int64, shape (N,).
+
+        Each non-blank line's ids followed by EOS_ID; blank lines carry no sentence.
+        The char tokenizer overrides this: its stream is every character, newlines included.
+        """
+        encoded = self.encode_batch([line for line in text.split("\n") if line.strip()])
+        total = sum(map(len, encoded)) + len(encoded)
+        ids = chain.from_iterable(chain(line_ids, (EOS_ID,)) for line_ids in encoded)
+        return np.fromiter(ids, dtype=np.int64, count=total)
+
+    def save(self, directory: Path) -> None:
+        """Write the tokenizer's files into ``directory`` (created if missing)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        # tokenizer.json comes last, so its presence means the whole tokenizer was written.
+        for name, data in self.serialize().items():
+            atomic_write_bytes(directory / name, data)
+
+    def fingerprint(self) -> str:
+        """sha256 hex of the files ``save`` writes: equal fingerprints, equal tokenizers."""
+        digest = hashlib.sha256()
+        for name, data in sorted(self.serialize().items()):
+            # Lengths in the hashed text keep (name, data) pairs from running into each other.
+            digest.update(f"{name}\0{len(data)}\0".encode())
+            digest.update(data)
+        return digest.hexdigest()
+
+    def config_bytes(self, settings: dict[str, Any]) -> bytes:
+        """``tokenizer.json`` for this tokenizer with ``settings`` after type and format."""
+        config = {"type": self.kind, "format_version": FORMAT_VERSION, **settings}
+        return (json.dumps(config, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(kind={self.kind!r}, vocab_size={self.vocab_size})"
+
+
+def load_tokenizer(directory: Path) -> Tokenizer:
+    """The tokenizer saved in ``directory``; SeqcliError naming the file if it is damaged."""
+    directory = Path(directory)
+    path = directory / CONFIG_FILE
+    config = _read_config(directory)
+    kind = config.get("type")
+    if kind not in TOKENIZER_TYPES:
+        raise SeqcliError(
+            f"{path}: unknown tokenizer type {kind!r} (expected one of {', '.join(TOKENIZER_TYPES)})"
+        )
+    version = config.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise SeqcliError(
+            f"{path}: tokenizer format {version!r} is not supported (this seqcli reads up to"
+            f" {FORMAT_VERSION}); upgrade seqcli"
+        )
+    return _tokenizer_class(kind).from_saved(config, directory)
+
+
+def _read_config(directory: Path) -> dict[str, Any]:
+    path = directory / CONFIG_FILE
+    if not path.is_file():
+        raise SeqcliError(f"{directory}: no tokenizer ({CONFIG_FILE} missing)")
+    try:
+        config = json.loads(path.read_bytes())
+    except OSError as err:
+        raise SeqcliError(f"{path}: cannot read ({err.strerror})") from err
+    except ValueError as err:  # JSONDecodeError and UnicodeDecodeError alike
+        raise SeqcliError(f"{path}: not valid JSON ({err}); the file is damaged") from None
+    if not isinstance(config, dict):
+        raise SeqcliError(f"{path}: expected a JSON object; the file is damaged")
+    return config
+
+
+def config_value(config: dict[str, Any], key: str, expected: type, directory: Path) -> Any:
+    """``config[key]`` if it has the ``expected`` type, else SeqcliError naming the file."""
+    value = config.get(key)
+    if not isinstance(value, expected):
+        raise SeqcliError(
+            f"{directory / CONFIG_FILE}: {key!r} is missing or not a {expected.__name__}; the file is damaged"
+        )
+    return value
+
+
+def train_tokenizer(
+    kind: str,
+    files: list[Path],
+    *,
+    vocab_size: int | None = None,
+    min_count: int = 1,
+    max_vocab: int | None = None,
+    encoding_errors: str = "strict",
+    max_sentences: int = 2_000_000,
+    seed: int = 0,
+) -> Tokenizer:
+    """Train a ``kind`` tokenizer on ``files``, read as a stream.
+
+    ``vocab_size`` (default 8000), ``max_sentences`` (lines sampled) and ``seed`` are for
+    bpe and unigram; ``min_count`` and ``max_vocab`` (specials included) for char and word,
+    which count the whole corpus and are deterministic.
+    """
+    if kind not in TOKENIZER_TYPES:
+        raise SeqcliError(f"unknown tokenizer type {kind!r}; choose one of {', '.join(TOKENIZER_TYPES)}")
+    if not files:
+        raise SeqcliError("no training files given for the tokenizer")
+    if kind in ("bpe", "unigram"):
+        if min_count != 1 or max_vocab is not None:
+            raise SeqcliError(
+                f"--min-count and --max-vocab apply to char and word tokenizers;"
+                f" a {kind} tokenizer takes --vocab-size"
+            )
+        vocab_size = DEFAULT_SPM_VOCAB_SIZE if vocab_size is None else vocab_size
+        _check_at_least("--vocab-size", vocab_size, len(SPECIAL_TOKENS) + 1)
+        _check_at_least("--max-sentences", max_sentences, 1)
+        return _tokenizer_class(kind).train(
+            kind,
+            files,
+            vocab_size=vocab_size,
+            encoding_errors=encoding_errors,
+            max_sentences=max_sentences,
+            seed=seed,
+        )
+    if vocab_size is not None:
+        raise SeqcliError(
+            f"--vocab-size applies to bpe and unigram tokenizers; a {kind} tokenizer takes --max-vocab"
+        )
+    _check_at_least("--min-count", min_count, 1)
+    if max_vocab is not None:
+        _check_at_least("--max-vocab", max_vocab, len(SPECIAL_TOKENS) + 1)
+    return _tokenizer_class(kind).train(
+        files, min_count=min_count, max_vocab=max_vocab, encoding_errors=encoding_errors
+    )
+
+
+def _check_at_least(option: str, value: int, minimum: int) -> None:
+    if value < minimum:
+        raise SeqcliError(f"{option} must be at least {minimum}, got {value}")
+
+
+def empty_corpus_error(files: Sequence[Path]) -> SeqcliError:
+    names = ", ".join(str(path) for path in files)
+    return SeqcliError(f"{names}: empty corpus (no tokens to train a tokenizer on)")
+
+
+def _tokenizer_class(kind: str) -> Any:
+    # Imported here: the tokenizer modules import this one, and sentencepiece loads only
+    # when a bpe or unigram tokenizer is used.
+    if kind == "char":
+        from seqcli.text.char import CharTokenizer
+
+        return CharTokenizer
+    if kind == "word":
+        from seqcli.text.word import WordTokenizer
+
+        return WordTokenizer
+    from seqcli.text.spm import SentencePieceTokenizer
+
+    return SentencePieceTokenizer

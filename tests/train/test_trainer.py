@@ -1,0 +1,98 @@
+"""The Trainer on a toy regression task: it knows nothing of language models."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from seqcli.errors import SeqcliError
+from seqcli.train import checkpoint
+from seqcli.train.trainer import TrainConfig, Trainer
+
+
+class Regression:
+    """y = 3x - 1 with optional poisoned steps and a scripted validation loss."""
+
+    unit = "ex"
+
+    def __init__(self, *, nan_from: int | None = None, valid_losses: list[float] | None = None) -> None:
+        generator = torch.Generator().manual_seed(0)
+        self.x = torch.randn(64, 1, generator=generator)
+        self.y = 3 * self.x - 1
+        self.nan_from, self.valid_losses, self.calls = nan_from, valid_losses, 0
+
+    def steps_per_epoch(self) -> int:
+        return 8
+
+    def train_batches(self, epoch: int, start: int):
+        for index in range(start, 8):
+            yield self.x[index * 8 : index * 8 + 8], self.y[index * 8 : index * 8 + 8]
+
+    def loss(self, model: nn.Module, batch):
+        x, y = batch
+        self.calls += 1
+        loss = nn.functional.mse_loss(model(x), y)
+        if self.nan_from is not None and self.calls >= self.nan_from:
+            loss = loss * math.nan
+        return loss, len(x)
+
+    def evaluate(self, model: nn.Module):
+        if self.valid_losses is None:
+            return {"loss": nn.functional.mse_loss(model(self.x), self.y).item()}
+        return {"loss": self.valid_losses.pop(0)}
+
+    def describe(self, loss: float):
+        return {}
+
+    def state_dict(self):
+        return {}
+
+    def load_state_dict(self, state) -> None:
+        pass
+
+
+def make(task, tmp_path: Path, **config) -> Trainer:
+    return Trainer(
+        task, nn.Linear(1, 1), TrainConfig(**config), tmp_path, device=torch.device("cpu"), quiet=True
+    )
+
+
+def test_trainer_fits_a_regression(tmp_path: Path) -> None:
+    result = make(Regression(), tmp_path, epochs=30, lr=0.05).fit()
+    assert result.stop_reason == "epochs" and result.steps == 240
+    assert result.best_loss < 1e-4
+
+
+def test_nonfinite_losses_skip_updates_then_stop_keeping_the_good_checkpoint(tmp_path: Path) -> None:
+    trainer = make(Regression(nan_from=13), tmp_path, epochs=5, max_bad_steps=3, eval_every=4)
+    with pytest.raises(SeqcliError, match="3 steps in a row had a non-finite loss"):
+        trainer.fit()
+    weights = checkpoint.load_state(tmp_path)["model"]
+    assert all(torch.isfinite(t).all() for t in weights.values())
+    assert checkpoint.load_state(tmp_path)["position"]["step"] == 12
+
+
+def test_patience_stops_after_evaluations_without_improvement(tmp_path: Path) -> None:
+    task = Regression(valid_losses=[3.0, 2.0, 2.5, 2.6, 2.7, 1.0])
+    result = make(task, tmp_path, epochs=10, patience=2, eval_every=1).fit()
+    assert result.stop_reason == "patience" and result.steps == 5 and result.best_loss == 2.0
+
+
+def test_max_steps_and_max_time(tmp_path: Path) -> None:
+    assert make(Regression(), tmp_path / "a", max_steps=5).fit().steps == 5
+    result = make(Regression(), tmp_path / "b", epochs=10**6, max_time=0.5).fit()
+    assert result.stop_reason == "max-time"
+
+
+def test_clipping_by_norm_bounds_the_update(tmp_path: Path) -> None:
+    trainer = make(Regression(), tmp_path, optimizer="sgd", lr=1.0, clip=0.01, max_steps=1)
+    before = [p.detach().clone() for p in trainer.model.parameters()]
+    trainer.fit()
+    moved = torch.cat(
+        [(p.detach() - b).flatten() for p, b in zip(trainer.model.parameters(), before, strict=True)]
+    )
+    assert moved.norm().item() == pytest.approx(0.01, rel=1e-4)
