@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_model, save_model
 
 from seqcli import __version__
@@ -47,6 +47,7 @@ __all__ = [
     "save_state",
     "save_weights",
     "truncate_metrics",
+    "weights_record",
     "write_config",
     "write_run_record",
 ]
@@ -154,10 +155,30 @@ def _validate_config(path: Path, config: Any, task: str | None) -> None:
         raise SeqcliError(f"{path}: this is a '{config['task']}' checkpoint, not a '{task}' one")
 
 
-def save_weights(run_dir: Path, model: torch.nn.Module) -> None:
+def save_weights(run_dir: Path, model: torch.nn.Module, record: dict[str, Any] | None = None) -> None:
+    """Save weights with ``record`` (e.g. step and validation loss) as safetensors metadata."""
+    metadata = {"seqcli": json.dumps(record or {})}
     # save_model (not save_file) because tied weights share storage, which save_file refuses.
-    with atomic_path(run_dir / WEIGHTS_FILE) as tmp:
-        save_model(model, str(tmp))
+    try:
+        with atomic_path(run_dir / WEIGHTS_FILE) as tmp:
+            save_model(model, str(tmp), metadata=metadata)
+    except OSError as err:
+        raise _save_error(run_dir / WEIGHTS_FILE, err) from None
+
+
+def weights_record(run_dir: Path) -> dict[str, Any]:
+    """The record saved with the weights, or {} when there are none (or it is unreadable)."""
+    try:
+        with safe_open(str(run_dir / WEIGHTS_FILE), framework="pt") as weights:
+            return json.loads((weights.metadata() or {}).get("seqcli", "{}"))
+    except (SafetensorError, OSError, ValueError):
+        return {}
+
+
+def _save_error(path: Path, err: OSError) -> SeqcliError:
+    return SeqcliError(
+        f"{path}: cannot save the checkpoint ({err.strerror or err}); the previous one is intact"
+    )
 
 
 def load_weights(run_dir: Path, model: torch.nn.Module) -> None:
@@ -179,8 +200,11 @@ def has_state(run_dir: Path) -> bool:
 def save_state(run_dir: Path, state: dict[str, Any]) -> None:
     buffer = io.BytesIO()
     torch.save(state, buffer)
-    (run_dir / STATE_FILE).parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(run_dir / STATE_FILE, buffer.getvalue())
+    try:
+        (run_dir / STATE_FILE).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(run_dir / STATE_FILE, buffer.getvalue())
+    except OSError as err:
+        raise _save_error(run_dir / STATE_FILE, err) from None
 
 
 def load_state(run_dir: Path) -> dict[str, Any]:
@@ -196,8 +220,11 @@ def load_state(run_dir: Path) -> dict[str, Any]:
 
 
 def append_metrics(run_dir: Path, record: dict[str, Any]) -> None:
-    with open(run_dir / METRICS_FILE, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(record) + "\n")
+    try:
+        with open(run_dir / METRICS_FILE, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+    except OSError as err:
+        raise SeqcliError(f"{run_dir / METRICS_FILE}: cannot write ({err.strerror or err})") from None
 
 
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:

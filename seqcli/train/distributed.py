@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -29,13 +30,22 @@ class DistContext:
     def is_main(self) -> bool:
         return self.rank == 0
 
-    def any(self, flag: bool, device: torch.device) -> bool:
-        """True on every rank if ``flag`` is true on any: ranks must stop together."""
+    def max(self, values: list[float], device: torch.device) -> list[float]:
+        """Element-wise maximum over ranks, in one all-reduce: ranks must agree on when to
+        stop and on the time-based learning rate, or their replicas drift apart."""
         if not self.enabled:
-            return flag
-        value = torch.tensor([1.0 if flag else 0.0], device=device)
-        dist.all_reduce(value, op=dist.ReduceOp.MAX)
-        return bool(value.item())
+            return values
+        tensor = torch.tensor(values, dtype=torch.float64, device=device)
+        dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
+        return tensor.tolist()
+
+    def gather(self, value: Any) -> list[Any]:
+        """Every rank's ``value`` (plain data, tensors on CPU), on every rank, in rank order."""
+        if not self.enabled:
+            return [value]
+        gathered: list[Any] = [None] * self.world_size
+        dist.all_gather_object(gathered, value)
+        return gathered
 
     def barrier(self) -> None:
         if self.enabled:

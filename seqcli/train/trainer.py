@@ -21,49 +21,13 @@ from torch import Tensor, nn
 
 from seqcli.errors import SeqcliError
 from seqcli.train import checkpoint
+from seqcli.train.config import TrainConfig
 from seqcli.train.distributed import DistContext
 from seqcli.train.progress import TrainingProgress
 from seqcli.train.schedule import Schedule
 from seqcli.train.signals import StopRequest
 
-__all__ = ["OPTIMIZERS", "TrainConfig", "TrainResult", "TrainTask", "Trainer", "TrainingInterrupted"]
-
-OPTIMIZERS = ("sgd", "adam", "adamw")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Training settings (serialised into config.json under "training")."""
-
-    epochs: int = 10
-    max_steps: int | None = None
-    max_time: float | None = None  # seconds
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    momentum: float = 0.0
-    schedule: str = "constant"
-    lr_decay: float = 0.25
-    decay_start: int = 4
-    warmup_steps: int = 0
-    clip: float | None = None
-    clip_value: float | None = None
-    eval_every: int | None = None  # steps; None evaluates at the end of every epoch
-    patience: int | None = None
-    max_bad_steps: int = 10
-    log_every: int = 20
-    seed: int = 0
-    amp: bool = False
-
-    def __post_init__(self) -> None:
-        if self.optimizer not in OPTIMIZERS:
-            raise SeqcliError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}")
-        for name in ("epochs", "max_steps", "eval_every", "max_bad_steps", "log_every"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise SeqcliError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
-        if self.lr <= 0:
-            raise SeqcliError(f"--lr must be positive, got {self.lr}")
+__all__ = ["TrainConfig", "TrainResult", "TrainTask", "Trainer", "TrainingInterrupted"]
 
 
 class TrainTask(Protocol):
@@ -124,7 +88,8 @@ class TrainingInterrupted(Exception):
 def move_to(batch: Any, device: torch.device) -> Any:
     """Move every tensor in a nested batch to ``device``."""
     if isinstance(batch, Tensor):
-        return batch.to(device, non_blocking=True)
+        # Asynchronous only towards CUDA: a non-blocking copy to the CPU may be read unfinished.
+        return batch.to(device, non_blocking=device.type == "cuda")
     if isinstance(batch, (list, tuple)):
         return type(batch)(move_to(item, device) for item in batch)
     if isinstance(batch, dict):
@@ -229,15 +194,15 @@ class Trainer:
 
     def _stop_reason(self, stop: StopRequest) -> str | None:
         c, pos = self.config, self.position
-        pos.elapsed = time.monotonic() - self._clock
-        reasons = [
-            (stop.signum is not None, "signal"),
-            (c.max_steps is not None and pos.step >= c.max_steps, "max-steps"),
-            (c.max_time is not None and pos.elapsed >= c.max_time, "max-time"),
-        ]
-        for flag, reason in reasons:
-            if self.dist.any(flag, self.device):
-                return reason
+        signal_flag, pos.elapsed = self.dist.max(
+            [float(stop.signum is not None), time.monotonic() - self._clock], self.device
+        )
+        if signal_flag:
+            return "signal"
+        if c.max_steps is not None and pos.step >= c.max_steps:
+            return "max-steps"
+        if c.max_time is not None and pos.elapsed >= c.max_time:
+            return "max-time"
         return None
 
     def _train_step(self, batch: Any) -> None:
@@ -249,7 +214,8 @@ class Trainer:
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self._autocast):
             loss, count = self.task.loss(self.train_model, move_to(batch, self.device))
         loss_value = loss.item()
-        if not math.isfinite(loss_value):
+        # Every rank must skip together, or one would wait forever in DDP's all-reduce.
+        if self.dist.max([float(not math.isfinite(loss_value))], self.device)[0]:
             self._bad_step(loss_value)
             return
         pos.bad_steps = 0
@@ -259,7 +225,7 @@ class Trainer:
         if c.clip_value is not None:
             nn.utils.clip_grad_value_(self.model.parameters(), c.clip_value)
         self.optimizer.step()
-        self._rate.add(count, loss_value)
+        self._rate.add(count * self.dist.world_size, loss_value)
         if pos.step % c.log_every == 0:
             self._log_progress()
 
@@ -279,7 +245,7 @@ class Trainer:
         c, pos = self.config, self.position
         total = self._total_steps()
         by_steps = pos.step / total if total else 0.0
-        by_time = (time.monotonic() - self._clock) / c.max_time if c.max_time else 0.0
+        by_time = pos.elapsed / c.max_time if c.max_time else 0.0
         return max(by_steps, by_time)
 
     def _total_steps(self) -> int:
@@ -320,10 +286,15 @@ class Trainer:
             if not final:
                 # A final evaluation must not steer training: a resumed run never saw it.
                 self.schedule.observe(figures["loss"])
+        # Each rank's data position (e.g. its rows' carried hidden state) is its own.
+        task_states = self.dist.gather(move_to(self.task.state_dict(), torch.device("cpu")))
         if self.dist.is_main:
             if improved:
-                checkpoint.save_weights(self.run_dir, self.model)
-            self._save_state()
+                record = {"step": pos.step, "valid_loss": pos.best_loss if figures else None}
+                checkpoint.save_weights(self.run_dir, self.model, record)
+            # Weights first, state last: a crash between the two leaves weights the state
+            # does not know of yet, which _restore reconciles.
+            self._save_state(task_states)
         self.dist.barrier()
         return c.patience is not None and pos.evals_since_best > c.patience
 
@@ -345,13 +316,13 @@ class Trainer:
             )
         return {"elapsed": self.position.elapsed}
 
-    def _save_state(self) -> None:
+    def _save_state(self, task_states: list[dict[str, Any]]) -> None:
         state = {
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "schedule": self.schedule.state_dict(),
             "position": asdict(self.position),
-            "task": self.task.state_dict(),
+            "task": task_states,
             "rng": {"torch": torch.get_rng_state()},
             "training": asdict(self.config),
         }
@@ -366,7 +337,7 @@ class Trainer:
             self.optimizer.load_state_dict(state["optimizer"])
             self.schedule.load_state_dict(state["schedule"])
             self.position = Position(**state["position"])
-            self.task.load_state_dict(state["task"])
+            self._restore_task(state["task"])
             torch.set_rng_state(state["rng"]["torch"])
             if "cuda" in state["rng"] and torch.cuda.is_available():
                 torch.cuda.set_rng_state_all(state["rng"]["cuda"])
@@ -374,7 +345,18 @@ class Trainer:
             raise SeqcliError(
                 f"{self.run_dir / checkpoint.STATE_FILE}: does not fit this run ({err})"
             ) from None
+        saved = checkpoint.weights_record(self.run_dir).get("valid_loss")
+        if saved is not None and saved < self.position.best_loss:
+            self.position.best_loss = saved
         checkpoint.truncate_metrics(self.run_dir, self.position.step)
+
+    def _restore_task(self, task_states: list[dict[str, Any]]) -> None:
+        if len(task_states) != self.dist.world_size:
+            raise SeqcliError(
+                f"{self.run_dir}: saved by {len(task_states)} process(es); resume it with the same number "
+                f"(this run has {self.dist.world_size})"
+            )
+        self.task.load_state_dict(task_states[self.dist.rank])
 
 
 class _Throughput:

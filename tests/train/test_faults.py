@@ -1,0 +1,212 @@
+"""Faults: signals, kill -9 at any moment, a full disk. Real processes where it matters."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from seqcli.errors import SeqcliError
+from seqcli.tasks.lm_use import load_language_model
+from seqcli.text import load_tokenizer
+from seqcli.train import checkpoint
+from seqcli.train.trainer import TrainConfig, Trainer
+
+MODEL = ["--hidden", "64", "--layers", "2", "--bptt", "16", "--batch-size", "4", "--threads", "1", "--quiet"]
+
+
+def seqcli_process(*args: object) -> subprocess.Popen:
+    command = [sys.executable, "-m", "seqcli", *map(str, args)]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(path: Path, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
+def state_step(run_dir: Path) -> int:
+    return checkpoint.load_state(run_dir)["position"]["step"]
+
+
+def test_sigterm_saves_state_and_resume_matches_an_uninterrupted_run(
+    toy_corpus: Path, tmp_path: Path
+) -> None:
+    interrupted = seqcli_process(
+        "train-lm", toy_corpus, "-o", tmp_path / "split", "--max-steps", 100000, *MODEL
+    )
+    wait_for(tmp_path / "split" / checkpoint.METRICS_FILE)
+    interrupted.send_signal(signal.SIGTERM)
+    _, stderr = interrupted.communicate(timeout=60)
+    assert interrupted.returncode == 143, stderr
+    assert "--resume" in stderr
+    stopped_at = state_step(tmp_path / "split")
+    target = stopped_at + 5
+    resumed = seqcli_process(
+        "train-lm", toy_corpus, "-o", tmp_path / "split", "--max-steps", target, "--resume", *MODEL
+    )
+    whole = seqcli_process("train-lm", toy_corpus, "-o", tmp_path / "whole", "--max-steps", target, *MODEL)
+    for process in (resumed, whole):
+        assert process.wait(timeout=120) == 0, process.communicate()[1]
+    split_state, whole_state = (checkpoint.load_state(tmp_path / n) for n in ("split", "whole"))
+    assert split_state["position"]["step"] == whole_state["position"]["step"] == target
+    for name, tensor in whole_state["model"].items():
+        torch.testing.assert_close(split_state["model"][name], tensor, rtol=0, atol=1e-6)
+
+
+def wait_for_new_save(run_dir: Path, after: int, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while (
+        not (run_dir / checkpoint.STATE_FILE).exists()
+        or (run_dir / checkpoint.STATE_FILE).stat().st_mtime_ns == after
+    ):
+        assert time.monotonic() < deadline, "the writer never saved"
+        time.sleep(0.02)
+
+
+def test_kill_9_at_random_moments_never_leaves_an_unloadable_checkpoint(
+    toy_corpus: Path, tmp_path: Path
+) -> None:
+    rng = random.Random(0)
+    run_dir = tmp_path / "run"
+    args = [
+        toy_corpus,
+        "-o",
+        run_dir,
+        "--valid",
+        toy_corpus,
+        "--eval-every",
+        1,
+        "--max-steps",
+        100000,
+        *MODEL,
+    ]
+    process, last_save, loaded_steps = seqcli_process("train-lm", *args), 0, []
+    for _ in range(8):
+        wait_for_new_save(run_dir, after=last_save)  # the writer is in its save-every-step loop
+        time.sleep(rng.uniform(0.0, 0.3))
+        process.kill()  # SIGKILL: no handler runs, whatever was mid-write stays mid-write
+        process.wait()
+        loaded = load_language_model(run_dir, torch.device("cpu"))  # config, tokenizer, weights
+        assert loaded.tokenizer.vocab_size == load_tokenizer(run_dir).vocab_size
+        loaded_steps.append(state_step(run_dir))
+        assert checkpoint.weights_record(run_dir)["step"] <= loaded_steps[-1] + 1
+        last_save = (run_dir / checkpoint.STATE_FILE).stat().st_mtime_ns
+        process = seqcli_process("train-lm", *args, "--resume")
+    process.kill()
+    process.wait()
+    assert loaded_steps == sorted(loaded_steps) and loaded_steps[-1] > loaded_steps[0]
+
+
+class Constant:
+    unit = "ex"
+
+    def steps_per_epoch(self) -> int:
+        return 4
+
+    def train_batches(self, epoch: int, start: int):
+        for _ in range(start, 4):
+            yield torch.ones(2, 1)
+
+    def loss(self, model: nn.Module, batch):
+        return model(batch).pow(2).mean(), 2
+
+    def evaluate(self, model: nn.Module):
+        return {"loss": 1.0}
+
+    def describe(self, loss: float):
+        return {}
+
+    def state_dict(self):
+        return {}
+
+    def load_state_dict(self, state) -> None:
+        pass
+
+
+def test_a_full_disk_at_save_time_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_space(path: Path, data: bytes) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr(checkpoint, "atomic_write_bytes", no_space)
+    trainer = Trainer(
+        Constant(), nn.Linear(1, 1), TrainConfig(epochs=1), tmp_path, device=torch.device("cpu"), quiet=True
+    )
+    with pytest.raises(
+        SeqcliError, match=r"trainer\.pt: cannot save the checkpoint \(No space left on device\)"
+    ):
+        trainer.fit()
+
+
+def torchrun(*args: object) -> subprocess.CompletedProcess:
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        "2",
+        "-m",
+        "seqcli",
+        *map(str, args),
+    ]
+    env = {**os.environ, "GLOO_SOCKET_IFNAME": "lo", "OMP_NUM_THREADS": "1"}
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+
+
+# SGD, not Adam: Adam divides by sqrt(v), so a gradient that is zero in exact arithmetic but
+# ±1e-12 after a differently ordered reduction becomes a full ±lr step. SGD keeps rounding
+# noise at rounding size, so the comparison tests DDP's gradients, not Adam's sign of zero.
+DDP = ["--hidden", "32", "--layers", "1", "--bptt", "8", "--dropout", "0", "--optimizer", "sgd", "--lr", "0.5",
+       "--threads", "1", "--quiet", "--device", "cpu"]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_two_ranks_with_half_batches_equal_one_process_and_resume_under_torchrun(
+    toy_corpus: Path, tmp_path: Path
+) -> None:
+    command = ["train-lm", toy_corpus, "-o", tmp_path / "one", "--batch-size", 4, "--max-steps", 8, *DDP]
+    single = subprocess.run(
+        [sys.executable, "-m", "seqcli", *map(str, command)], capture_output=True, text=True, timeout=300
+    )
+    assert single.returncode == 0, single.stderr
+    whole = torchrun(
+        "train-lm", toy_corpus, "-o", tmp_path / "two", "--batch-size", 2, "--max-steps", 8, *DDP
+    )
+    assert whole.returncode == 0, whole.stderr
+    first = torchrun(
+        "train-lm", toy_corpus, "-o", tmp_path / "resumed", "--batch-size", 2, "--max-steps", 3, *DDP
+    )
+    assert first.returncode == 0, first.stderr
+    rest = torchrun(
+        "train-lm",
+        toy_corpus,
+        "-o",
+        tmp_path / "resumed",
+        "--batch-size",
+        2,
+        "--max-steps",
+        8,
+        "--resume",
+        *DDP,
+    )
+    assert rest.returncode == 0, rest.stderr
+    reference = checkpoint.load_state(tmp_path / "one")["model"]
+    for run in ("two", "resumed"):
+        state = checkpoint.load_state(tmp_path / run)
+        assert state["position"]["step"] == 8
+        for name, tensor in reference.items():
+            torch.testing.assert_close(state["model"][name], tensor, rtol=0, atol=1e-5)
+    assert json.loads((tmp_path / "two" / "config.json").read_text())["data"]["batch_size"] == 2
