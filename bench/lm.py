@@ -156,9 +156,9 @@ def split_shakespeare() -> tuple[Path, Path]:
 
 
 SHAKESPEARE = [
-    "--cell", "lstm", "--layers", 2, "--hidden", 512, "--embedding", 128, "--dropout", 0.2,
-    "--batch-size", 64, "--bptt", 128, "--optimizer", "adam", "--lr", 3e-3, "--schedule", "cosine",
-    "--warmup-steps", 50, "--clip", 1.0, "--eval-every", 250,
+    "--cell", "lstm", "--layers", 2, "--hidden", 512, "--embedding", 128, "--dropout", 0,
+    "--batch-size", 64, "--bptt", 64, "--optimizer", "adam", "--lr", 2e-3, "--schedule", "cosine",
+    "--warmup-steps", 100, "--clip", 1.0, "--eval-every", 600,
 ]  # fmt: skip
 
 

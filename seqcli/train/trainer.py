@@ -157,8 +157,10 @@ class Trainer:
             TrainingProgress(self._total_steps(), self.task.unit, enabled=not self.quiet) as progress,
         ):
             self._progress = progress
+            if self.config.amp and not self._autocast:
+                progress.log("[yellow]--amp is bf16 autocast on CUDA; training on the CPU in float32")
             reason = self._run_epochs(stop)
-            figures = self._finish(reason)
+            figures = self._finish()
         if reason == "signal" and stop.signum is not None:
             raise TrainingInterrupted(stop.signum, self.run_dir)
         return TrainResult(
@@ -305,15 +307,11 @@ class Trainer:
         if self.dist.is_main:
             checkpoint.append_metrics(self.run_dir, {"step": pos.step, "epoch": pos.epoch, "valid": figures})
 
-    def _finish(self, reason: str) -> dict[str, float]:
+    def _finish(self) -> dict[str, float]:
         self.position.elapsed = time.monotonic() - self._clock
         self._log_progress()
         if self._last_eval_step != self.position.step:
             self._evaluate_and_save(final=True)
-        if reason == "signal":
-            self._progress.log(
-                f"[bold]interrupted at step {self.position.step}; resume with the same command and --resume"
-            )
         return {"elapsed": self.position.elapsed}
 
     def _save_state(self, task_states: list[dict[str, Any]]) -> None:

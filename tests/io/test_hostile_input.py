@@ -8,81 +8,34 @@ file to record each input's outcome: bench/scale.py counts them.
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from seqcli.data.corpus import iter_lines
 from seqcli.data.token_cache import token_stream
-from seqcli.errors import SeqcliError
 from seqcli.tasks.lm_use import load_language_model
 from seqcli.text import load_tokenizer, train_tokenizer
 from seqcli.train import checkpoint
-
-EXAMPLES = int(os.environ.get("SEQCLI_HOSTILE_EXAMPLES", "60"))
-HOSTILE = settings(
-    max_examples=EXAMPLES, deadline=5000, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-
-fragments = st.sampled_from(
-    [
-        b"\n",
-        b"\r\n",
-        b"\r",
-        b"\t",
-        b"  ",
-        b"\x00",
-        b"\xef\xbb\xbf",
-        b"\xff",
-        b"\xc3",
-        b"\xe2\x82",
-        b"word",
-        b"\xc3\xa9",
-    ]
-)
-# Bytes that look like text often enough to reach deep into the parsers.
-texty_bytes = st.lists(st.one_of(fragments, st.binary(max_size=12)), max_size=40).map(b"".join)
-
-
-def record(reader: str, outcome: str) -> None:
-    if log := os.environ.get("SEQCLI_HOSTILE_LOG"):
-        with open(log, "a") as handle:
-            handle.write(json.dumps({"reader": reader, "outcome": outcome}) + "\n")
-
-
-def outcome_of(reader: str, parse: Callable[[], object]) -> None:
-    """Run a reader: a parse or a SeqcliError is clean; anything else fails the test."""
-    try:
-        parse()
-    except SeqcliError as err:
-        assert "\n" not in str(err), "an error message must be one line"
-        record(reader, "clean-error")
-        return
-    except Exception:
-        record(reader, "crash")
-        raise
-    record(reader, "parsed")
+from tests.io.hostile import HOSTILE, hostile_bytes
 
 
 @HOSTILE
-@given(data=st.one_of(texty_bytes, st.binary(max_size=300)))
-def test_corpus_reader(tmp_path: Path, data: bytes) -> None:
+@given(data=hostile_bytes)
+def test_corpus_reader(tmp_path: Path, hostile_outcome, data: bytes) -> None:
     path = tmp_path / "corpus.txt"
     path.write_bytes(data)
     for errors in ("strict", "replace"):
-        outcome_of("corpus", lambda errors=errors: list(iter_lines(path, encoding_errors=errors)))
+        hostile_outcome("corpus", lambda errors=errors: list(iter_lines(path, encoding_errors=errors)))
 
 
 @HOSTILE
-@given(data=st.one_of(texty_bytes, st.binary(max_size=300)))
-def test_tokenizer_training_and_token_cache(tmp_path: Path, data: bytes) -> None:
+@given(data=hostile_bytes)
+def test_tokenizer_training_and_token_cache(tmp_path: Path, hostile_outcome, data: bytes) -> None:
     path = tmp_path / "corpus.txt"
     path.write_bytes(data)
 
@@ -91,7 +44,7 @@ def test_tokenizer_training_and_token_cache(tmp_path: Path, data: bytes) -> None
             tokenizer = train_tokenizer(kind, [path], encoding_errors="replace")
             token_stream(path, tokenizer, encoding_errors="replace", cache_dir=tmp_path / "cache")
 
-    outcome_of("tokenizer-training", train_and_encode)
+    hostile_outcome("tokenizer-training", train_and_encode)
 
 
 def test_a_ten_megabyte_line(tmp_path: Path) -> None:
@@ -141,7 +94,13 @@ CHECKPOINT_FILES = ["config.json", "model.safetensors", "tokenizer.json", checkp
     garbage=st.binary(max_size=200),
 )
 def test_checkpoint_loader(
-    checkpoint_dir: Path, tmp_path: Path, name: str, mutation: str, cut: float, garbage: bytes
+    hostile_outcome,
+    checkpoint_dir: Path,
+    tmp_path: Path,
+    name: str,
+    mutation: str,
+    cut: float,
+    garbage: bytes,
 ) -> None:
     run_dir = tmp_path / "run"
     shutil.rmtree(run_dir, ignore_errors=True)
@@ -162,4 +121,4 @@ def test_checkpoint_loader(
         checkpoint.load_state(run_dir)
         load_tokenizer(run_dir)
 
-    outcome_of("checkpoint", load)
+    hostile_outcome("checkpoint", load)

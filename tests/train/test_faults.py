@@ -66,6 +66,38 @@ def test_sigterm_saves_state_and_resume_matches_an_uninterrupted_run(
         torch.testing.assert_close(split_state["model"][name], tensor, rtol=0, atol=1e-6)
 
 
+def test_a_second_interrupt_exits_at_once_leaving_a_loadable_checkpoint(
+    toy_corpus: Path, tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    big = [
+        "--hidden",
+        "256",
+        "--layers",
+        "2",
+        "--bptt",
+        "64",
+        "--batch-size",
+        "8",
+        "--threads",
+        "1",
+        "--quiet",
+    ]
+    process = seqcli_process(
+        "train-lm", toy_corpus, "-o", run_dir, "--eval-every", 1, "--max-steps", 100000, *big
+    )
+    wait_for(run_dir / checkpoint.STATE_FILE)
+    process.send_signal(signal.SIGINT)
+    # Two signals before Python's handler runs count as one, so wait for the first to land.
+    assert "stopping after this step" in process.stderr.readline() + process.stderr.readline()
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "second interrupt: exiting now" in stderr
+    load_language_model(run_dir, torch.device("cpu"))
+    checkpoint.load_state(run_dir)
+
+
 def wait_for_new_save(run_dir: Path, after: int, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while (
@@ -169,7 +201,7 @@ def torchrun(*args: object) -> subprocess.CompletedProcess:
 # SGD, not Adam: Adam divides by sqrt(v), so a gradient that is zero in exact arithmetic but
 # ±1e-12 after a differently ordered reduction becomes a full ±lr step. SGD keeps rounding
 # noise at rounding size, so the comparison tests DDP's gradients, not Adam's sign of zero.
-DDP = ["--hidden", "32", "--layers", "1", "--bptt", "8", "--dropout", "0", "--optimizer", "sgd", "--lr", "0.5",
+DDP = ["--hidden", "32", "--layers", "1", "--bptt", "8", "--dropout", "0", "--optimizer", "sgd", "--lr", ".5",
        "--threads", "1", "--quiet", "--device", "cpu"]  # fmt: skip
 
 
