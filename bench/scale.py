@@ -148,6 +148,7 @@ def hostile(args: argparse.Namespace) -> None:
         "-p",
         "no:cacheprovider",
         "tests/io/test_hostile_input.py",
+        "tests/io/test_hostile_readers.py",
     ]
     print("$", " ".join(command), f"(SEQCLI_HOSTILE_EXAMPLES={args.examples})", flush=True)
     done = subprocess.run(command, cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True)
