@@ -20,28 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.lm import DATA, ROOT, WORK, save, seqcli_rate
-
-PTB = [
-    "--tokenizer",
-    "word",
-    "--layers",
-    2,
-    "--hidden",
-    200,
-    "--dropout",
-    0,
-    "--batch-size",
-    20,
-    "--bptt",
-    35,
-    "--optimizer",
-    "sgd",
-    "--lr",
-    1,
-    "--quiet",
-    "--overwrite",
-]
+from bench.lm import DATA, PTB_2X200, ROOT, WORK, save, seqcli_rate
 
 
 def run(command: list[object], env: dict[str, str] | None = None) -> None:
@@ -61,7 +40,7 @@ def cpu(args: argparse.Namespace) -> None:
             run_dir,
             "--max-steps",
             args.steps,
-            *PTB,
+            *PTB_2X200,
             "--device",
             "cpu",
             "--threads",
@@ -112,7 +91,7 @@ def gpu(args: argparse.Namespace) -> None:
             run_dir,
             "--max-steps",
             args.steps,
-            *PTB,
+            *PTB_2X200,
             "--device",
             "cuda",
         ]

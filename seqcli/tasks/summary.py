@@ -9,13 +9,14 @@ from typing import Any
 from safetensors import SafetensorError, safe_open
 
 from seqcli.errors import SeqcliError
+from seqcli.tasks import read_task_config
 from seqcli.train import checkpoint
 
 __all__ = ["checkpoint_summary", "plot_curves", "render_summary"]
 
 
 def checkpoint_summary(run_dir: Path) -> dict[str, Any]:
-    config = checkpoint.read_config(run_dir)
+    config = read_task_config(run_dir)
     metrics = checkpoint.read_metrics(run_dir)
     train = [m for m in metrics if "train" in m]
     valid = [m for m in metrics if "valid" in m]

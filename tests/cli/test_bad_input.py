@@ -92,6 +92,13 @@ def test_checkpoint_of_another_task(run_cli, trained: Path) -> None:
     assert_user_error(run_cli("sample", "-m", trained), "'tagger' checkpoint, not a 'lm' one")
 
 
+def test_checkpoint_of_an_unknown_task(run_cli, trained: Path, toy_corpus: Path) -> None:
+    config = json.loads((trained / "config.json").read_text())
+    (trained / "config.json").write_text(json.dumps({**config, "task": "telepathy"}))
+    assert_user_error(run_cli("info", "-m", trained), "unknown task 'telepathy'")
+    assert_user_error(run_cli("evaluate", "-m", trained, toy_corpus), "unknown task 'telepathy'")
+
+
 def test_checkpoint_of_a_newer_format(run_cli, trained: Path) -> None:
     config = json.loads((trained / "config.json").read_text())
     (trained / "config.json").write_text(json.dumps({**config, "format_version": 99}))
