@@ -10,7 +10,6 @@ import pytest
 from seqcli.cli.app import main
 
 DATA = Path(__file__).parent / "data"
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 @dataclass(frozen=True)
