@@ -255,15 +255,24 @@ class Trainer:
         return min(total, self.config.max_steps) if self.config.max_steps else total
 
     def _log_progress(self) -> None:
-        pos, (rate, loss) = self.position, self._rate.take()
+        pos, (rate, loss, step_rate) = self.position, self._rate.take()
         if loss is None:
             return
         figures = {"loss": loss, **self.task.describe(loss)}
-        self._progress.update(step=pos.step, epoch=pos.epoch, figures=figures, rate=rate)
+        self._progress.update(
+            step=pos.step, epoch=pos.epoch, figures=figures, rate=rate, remaining=self._remaining(step_rate)
+        )
         if self.dist.is_main:
             lr = self.optimizer.param_groups[0]["lr"]
             record = {"step": pos.step, "epoch": pos.epoch, "lr": lr, "train": figures, "rate": rate}
             checkpoint.append_metrics(self.run_dir, record)
+
+    def _remaining(self, step_rate: float) -> float:
+        """Seconds to the end: the step budget at the current pace, or --max-time if nearer."""
+        by_steps = (self._total_steps() - self.position.step) / step_rate if step_rate > 0 else math.inf
+        if self.config.max_time is None:
+            return by_steps
+        return min(by_steps, self.config.max_time - (time.monotonic() - self._clock))
 
     # --- evaluation and checkpoints -------------------------------------------------------
 
@@ -368,9 +377,11 @@ class _Throughput:
         self._loss_sum += loss
         self._steps += 1
 
-    def take(self) -> tuple[float, float | None]:
+    def take(self) -> tuple[float, float | None, float]:
+        """Items per second, mean loss and steps per second since the last call."""
         now = time.monotonic()
-        rate = self._items / max(now - self._since, 1e-9)
+        seconds = max(now - self._since, 1e-9)
         loss = self._loss_sum / self._steps if self._steps else None
+        result = (self._items / seconds, loss, self._steps / seconds)
         self.__init__()
-        return rate, loss
+        return result
