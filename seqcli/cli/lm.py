@@ -22,7 +22,9 @@ CELL_HELP = (
 
 
 def train_lm(
-    corpus: Annotated[Path, typer.Argument(help="Training text (UTF-8).", show_default=False)],
+    corpus: Annotated[
+        Path, typer.Argument(metavar="CORPUS", help="Training text (UTF-8).", show_default=False)
+    ],
     output: o.OutputDir,
     valid: Annotated[Path | None, typer.Option(help="Validation text.", show_default=False)] = None,
     tokenizer: Annotated[
@@ -41,7 +43,7 @@ def train_lm(
     layers: Annotated[int, typer.Option(help="Recurrent layers (a deep RNN).")] = 2,
     hidden: Annotated[int, typer.Option(help="Hidden units per layer.")] = 256,
     embedding: Annotated[
-        int | None, typer.Option(help="Embedding size [default: --hidden].", show_default=False)
+        int | None, typer.Option(help="Embedding size (default: the same as --hidden).", show_default=False)
     ] = None,
     dropout: Annotated[
         float, typer.Option(help="Dropout on embeddings, between layers and on outputs.")

@@ -60,7 +60,7 @@ BatchSize = Annotated[int, typer.Option(help="Sequences per batch (per process u
 
 # Training options shared by every train-<task> command.
 Epochs = Annotated[
-    int | None, typer.Option(help="Passes over the training data [default: 10].", show_default=False)
+    int | None, typer.Option(help="Passes over the training data (default: 10).", show_default=False)
 ]
 MaxSteps = Annotated[
     int | None, typer.Option(help="Stop after this many optimiser steps.", show_default=False)
@@ -84,14 +84,13 @@ Schedule = Annotated[
 LrDecay = Annotated[float, typer.Option(help="Decay factor for the plateau and step schedules.")]
 DecayStart = Annotated[int, typer.Option(help="Epochs at the full rate before the step schedule decays.")]
 WarmupSteps = Annotated[int, typer.Option(help="Steps of linear learning-rate warm-up.")]
-Clip = Annotated[
-    float | None, typer.Option(help="Clip the gradient's global norm to this value.", show_default=False)
-]
+Clip = Annotated[float | None, typer.Option(help="Clip the gradient's global norm to this value.")]
 ClipValue = Annotated[
     float | None, typer.Option(help="Clip each gradient element to ±this value.", show_default=False)
 ]
 EvalEvery = Annotated[
-    int | None, typer.Option(help="Validate every N steps [default: every epoch].", show_default=False)
+    int | None,
+    typer.Option(help="Validate every N steps (default: at the end of every epoch).", show_default=False),
 ]
 Patience = Annotated[
     int | None,

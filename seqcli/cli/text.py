@@ -15,7 +15,9 @@ __all__ = ["tokenize", "train_tokenizer"]
 
 
 def train_tokenizer(
-    corpus: Annotated[list[Path], typer.Argument(help="Training text files.", show_default=False)],
+    corpus: Annotated[
+        list[Path], typer.Argument(metavar="CORPUS...", help="Training text files.", show_default=False)
+    ],
     output: o.OutputDir,
     type_: Annotated[str, typer.Option("--type", help="bpe, unigram (sentencepiece), char or word.")] = "bpe",
     vocab_size: Annotated[
