@@ -171,3 +171,25 @@ def test_resume_matches_uninterrupted_run(run_cli, toy_corpus: Path, tmp_path: P
         json.loads(line)["step"] for line in (tmp_path / "split" / "metrics.jsonl").read_text().splitlines()
     ]
     assert steps == sorted(steps)
+
+
+def test_use_commands_read_standard_input(run_cli, word_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import sys
+
+    def feed(text: str) -> None:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+
+    feed("a pair of shoes\n")
+    pieces = run_cli("tokenize", "-m", word_model, "-")
+    assert pieces.stdout == "a pair of shoes\n"
+    feed("a pair of shoes\n")
+    ids = run_cli("tokenize", "-m", word_model, "--ids")  # the file defaults to -
+    feed(ids.stdout)
+    assert run_cli("tokenize", "-m", word_model, "-", "--decode").stdout == "a pair of shoes\n"
+    feed("a pair of shoes\nthe apple and pear salad is tasty\n")
+    scored = run_cli("score", "-m", word_model, "-")
+    assert [line.split("\t")[3] for line in scored.stdout.splitlines()] == [
+        "a pair of shoes",
+        "the apple and pear salad is tasty",
+    ]
