@@ -30,6 +30,7 @@ def check_format(name: str, allowed: tuple[str, ...]) -> None:
 def training_summary(result: Any, run_dir: Path, *, quiet: bool) -> None:
     best = f"; best validation loss {result.best_loss:.4f}" if result.best_loss is not None else ""
     stderr_console(quiet).print(
-        f"[bold green]done[/] ({result.stop_reason}) after {result.steps} steps{best}; "
+        f"[bold green]done[/] ({result.stop_reason}) after {result.steps} steps "
+        f"in {result.elapsed:.0f} s{best}; "
         f"checkpoint in {run_dir}"
     )

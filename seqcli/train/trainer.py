@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -73,7 +73,7 @@ class TrainResult:
     epochs: float
     stop_reason: str
     best_loss: float | None
-    last_figures: dict[str, float] = field(default_factory=dict)
+    elapsed: float
 
 
 class TrainingInterrupted(Exception):
@@ -160,7 +160,7 @@ class Trainer:
             if self.config.amp and not self._autocast:
                 progress.log("[yellow]--amp is bf16 autocast on CUDA; training on the CPU in float32")
             reason = self._run_epochs(stop)
-            figures = self._finish()
+            self._finish()
         if reason == "signal" and stop.signum is not None:
             raise TrainingInterrupted(stop.signum, self.run_dir)
         return TrainResult(
@@ -168,7 +168,7 @@ class Trainer:
             epochs=self.position.epoch + self.position.step_in_epoch / max(1, self.task.steps_per_epoch()),
             stop_reason=reason,
             best_loss=None if math.isinf(self.position.best_loss) else self.position.best_loss,
-            last_figures=figures,
+            elapsed=self.position.elapsed,
         )
 
     def _run_epochs(self, stop: StopRequest) -> str:
@@ -316,12 +316,11 @@ class Trainer:
         if self.dist.is_main:
             checkpoint.append_metrics(self.run_dir, {"step": pos.step, "epoch": pos.epoch, "valid": figures})
 
-    def _finish(self) -> dict[str, float]:
+    def _finish(self) -> None:
         self.position.elapsed = time.monotonic() - self._clock
         self._log_progress()
         if self._last_eval_step != self.position.step:
             self._evaluate_and_save(final=True)
-        return {"elapsed": self.position.elapsed}
 
     def _save_state(self, task_states: list[dict[str, Any]]) -> None:
         state = {

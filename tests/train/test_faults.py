@@ -6,6 +6,7 @@ import errno
 import json
 import os
 import random
+import select
 import signal
 import subprocess
 import sys
@@ -35,6 +36,15 @@ def wait_for(path: Path, timeout: float = 60.0) -> None:
     while not path.exists():
         assert time.monotonic() < deadline, f"{path} never appeared"
         time.sleep(0.05)
+
+
+def read_stderr_until(process: subprocess.Popen, text: str, timeout: float = 60.0) -> None:
+    seen, deadline = "", time.monotonic() + timeout
+    while text not in seen:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"never saw {text!r} on stderr, only {seen!r}"
+        if select.select([process.stderr], [], [], remaining)[0]:
+            seen += process.stderr.readline()
 
 
 def state_step(run_dir: Path) -> int:
@@ -89,7 +99,7 @@ def test_a_second_interrupt_exits_at_once_leaving_a_loadable_checkpoint(
     wait_for(run_dir / checkpoint.STATE_FILE)
     process.send_signal(signal.SIGINT)
     # Two signals before Python's handler runs count as one, so wait for the first to land.
-    assert "stopping after this step" in process.stderr.readline() + process.stderr.readline()
+    read_stderr_until(process, "stopping after this step")
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130
