@@ -90,12 +90,19 @@ def prepare_run_dir(run_dir: Path, *, overwrite: bool, resume: bool) -> None:
     if overwrite and run_dir.exists():
         _remove_run_files(run_dir)
     _check_writable(run_dir)
+    _remove_stale_temporaries(run_dir)
 
 
 def _remove_run_files(run_dir: Path) -> None:
     for name in RUN_FILES:
         (run_dir / name).unlink(missing_ok=True)
     shutil.rmtree(run_dir / "state", ignore_errors=True)
+
+
+def _remove_stale_temporaries(run_dir: Path) -> None:
+    """Temporary files of writes a crash or a second Ctrl-C cut short (seqcli.atomic names them)."""
+    for stale in [*run_dir.glob(".*.tmp"), *(run_dir / "state").glob(".*.tmp")]:
+        stale.unlink(missing_ok=True)
 
 
 def _check_writable(run_dir: Path) -> None:
