@@ -29,42 +29,31 @@ def run(command: list[object], env: dict[str, str] | None = None) -> None:
     subprocess.run(command, check=True, env={**os.environ, **(env or {})}, capture_output=True, text=True)
 
 
+def train_rate(
+    run_dir: Path, steps: int, *, device: str, torchrun_processes: int = 0, threads: int = 0
+) -> float:
+    """Steady-state global tokens/s of a PTB 2×200 run; under torchrun when processes > 0."""
+    command = ["train-lm", DATA / "ptb" / "ptb.train.txt", "-o", run_dir, "--max-steps", steps, *PTB_2X200]
+    command += ["--device", device, *(["--threads", threads] if threads else [])]
+    if torchrun_processes:
+        launcher = ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node", torchrun_processes]
+        run([sys.executable, *launcher, "-m", "seqcli", *command], env={"GLOO_SOCKET_IFNAME": "lo"})
+    else:
+        run([sys.executable, "-m", "seqcli", *command])
+    return seqcli_rate(run_dir, skip=1)
+
+
 def cpu(args: argparse.Namespace) -> None:
     cores = os.cpu_count() or 1
     results = {}
     for processes in (1, 2):
-        run_dir = WORK / f"scale-{processes}"
-        common = [
-            DATA / "ptb" / "ptb.train.txt",
-            "-o",
-            run_dir,
-            "--max-steps",
+        results[processes] = train_rate(
+            WORK / f"scale-{processes}",
             args.steps,
-            *PTB_2X200,
-            "--device",
-            "cpu",
-            "--threads",
-            max(1, cores // processes),
-        ]
-        if processes == 1:
-            run([sys.executable, "-m", "seqcli", "train-lm", *common])
-        else:
-            run(
-                [
-                    sys.executable,
-                    "-m",
-                    "torch.distributed.run",
-                    "--standalone",
-                    "--nproc-per-node",
-                    processes,
-                    "-m",
-                    "seqcli",
-                    "train-lm",
-                    *common,
-                ],
-                env={"GLOO_SOCKET_IFNAME": "lo"},
-            )
-        results[processes] = seqcli_rate(run_dir, skip=1)
+            device="cpu",
+            torchrun_processes=processes if processes > 1 else 0,
+            threads=max(1, cores // processes),
+        )
         print(f"{processes} process(es): {results[processes]:,.0f} tok/s (global)", flush=True)
     save(
         "scale-cpu",
@@ -82,37 +71,10 @@ def gpu(args: argparse.Namespace) -> None:
 
     if not torch.cuda.is_available():
         sys.exit("no CUDA device: this figure needs a GPU")
-    results = {}
-    for wrapped in (False, True):
-        run_dir = WORK / f"scale-gpu-{'ddp' if wrapped else 'plain'}"
-        common = [
-            DATA / "ptb" / "ptb.train.txt",
-            "-o",
-            run_dir,
-            "--max-steps",
-            args.steps,
-            *PTB_2X200,
-            "--device",
-            "cuda",
-        ]
-        if wrapped:
-            run(
-                [
-                    sys.executable,
-                    "-m",
-                    "torch.distributed.run",
-                    "--standalone",
-                    "--nproc-per-node",
-                    1,
-                    "-m",
-                    "seqcli",
-                    "train-lm",
-                    *common,
-                ]
-            )
-        else:
-            run([sys.executable, "-m", "seqcli", "train-lm", *common])
-        results["ddp" if wrapped else "plain"] = seqcli_rate(run_dir, skip=2)
+    results = {
+        "plain": train_rate(WORK / "scale-gpu-plain", args.steps, device="cuda"),
+        "ddp": train_rate(WORK / "scale-gpu-ddp", args.steps, device="cuda", torchrun_processes=1),
+    }
     save("scale-gpu", {"tokens_per_s": results, "ddp_over_plain": results["ddp"] / results["plain"]})
 
 
