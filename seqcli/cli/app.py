@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from seqcli import __version__
-from seqcli.cli import inspect, lm, text
+from seqcli.cli import embeddings, inspect, lm, text
 from seqcli.errors import SeqcliError
 
 __all__ = ["app", "main"]
@@ -30,9 +30,12 @@ app = typer.Typer(
 
 app.command("train-tokenizer", rich_help_panel=TRAIN)(text.train_tokenizer)
 app.command("train-lm", rich_help_panel=TRAIN)(lm.train_lm)
+app.command("train-embeddings", rich_help_panel=TRAIN)(embeddings.train_embeddings)
 app.command("tokenize", rich_help_panel=USE)(text.tokenize)
 app.command("sample", rich_help_panel=USE)(lm.sample)
 app.command("score", rich_help_panel=USE)(lm.score)
+app.command("embed", rich_help_panel=USE)(embeddings.embed)
+app.command("export", rich_help_panel=USE)(embeddings.export)
 app.command("evaluate", rich_help_panel=INSPECT)(inspect.evaluate)
 app.command("info", rich_help_panel=INSPECT)(inspect.info)
 
