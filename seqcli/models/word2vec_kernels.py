@@ -30,6 +30,7 @@ __all__ = [
     "LOGSIG_TABLE",
     "SIGMOID_TABLE",
     "learning_rate",
+    "run_block",
     "set_threads",
     "train_block",
 ]
@@ -227,3 +228,36 @@ def learning_rate(lr0: float, progress: float) -> float:
     (0.0125, 2.5e-06)
     """
     return lr0 * max(1.0 - progress, MIN_LR_FRACTION)
+
+
+def run_block(
+    ids: np.ndarray,
+    bounds: np.ndarray,
+    syn0: np.ndarray,
+    output: np.ndarray,
+    keep: np.ndarray,
+    noise: np.ndarray,
+    tree,
+    *,
+    skipgram: bool,
+    hierarchical: bool,
+    window: int,
+    negative: int,
+    lr: float,
+    done_before: int,
+    total: int,
+    seed: int,
+) -> tuple[float, int, int]:
+    """:func:`train_block` with its arguments in the one set of types it is compiled for
+    (a new combination of types would cost a fresh compilation of several seconds).
+    Returns the summed loss, the examples scored and the corpus words read."""
+    chunks = len(bounds) - 1
+    losses, examples, words = np.zeros(chunks), np.zeros(chunks, np.int64), np.zeros(chunks, np.int64)
+    train_block(
+        ids, np.asarray(bounds, np.int64), syn0, output, np.asarray(keep, np.float32),
+        np.asarray(noise, np.int64), np.asarray(tree.codes, np.uint8), np.asarray(tree.points, np.int32),
+        np.asarray(tree.lengths, np.int32), bool(skipgram), bool(hierarchical), np.int64(window),
+        np.int64(negative), np.float64(lr), np.int64(done_before), np.int64(total), np.int64(seed),
+        SIGMOID_TABLE, LOGSIG_TABLE, losses, examples, words,
+    )  # fmt: skip
+    return float(losses.sum()), int(examples.sum()), int(words.sum())

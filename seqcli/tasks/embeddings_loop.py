@@ -43,7 +43,8 @@ class EmbeddingTraining:
 
     ``lr`` decays linearly to ``lr * 1e-4`` over ``epochs``; ``step_tokens`` sizes a step
     (the resume and progress granularity), ``chunk_tokens`` a thread's share of a step,
-    ``batch_size`` the pairs per update of the torch path.
+    ``batch_size`` the pairs per update of the torch path; the resumable state is saved
+    every ``save_every`` seconds and at the end (saving is not free: ~2·V·d floats, fsynced).
     """
 
     epochs: int = 5
@@ -54,6 +55,7 @@ class EmbeddingTraining:
     step_tokens: int = 1 << 20
     chunk_tokens: int = 10_000
     batch_size: int = 8192
+    save_every: float = 600.0
 
     def __post_init__(self) -> None:
         for name in ("epochs", "step_tokens", "chunk_tokens", "batch_size", "max_steps"):
@@ -128,7 +130,7 @@ class EmbeddingTrainer:
             self._restore()
         pos, clock = self.position, time.monotonic() - self.position.elapsed
         total = self.config.epochs * self.steps_per_epoch()
-        loss = None
+        loss, saved = None, time.monotonic()
         with StopRequest() as stop, TrainingProgress(total, "word", enabled=not self.quiet) as progress:
             reason = "epochs" if pos.epoch >= self.config.epochs else None
             while reason is None:
@@ -144,8 +146,10 @@ class EmbeddingTrainer:
                 self._report(progress, loss, rate, clock)
                 if pos.step_in_epoch >= self.steps_per_epoch():
                     pos.epoch, pos.step_in_epoch = pos.epoch + 1, 0
-                    self._save(loss)
                 reason = self._stop_reason(stop, clock)
+                if reason is None and time.monotonic() - saved >= self.config.save_every:
+                    self._save(loss)
+                    saved = time.monotonic()
             pos.elapsed = time.monotonic() - clock
             self._save(loss)
         if reason == "signal" and stop.signum is not None:
@@ -175,17 +179,13 @@ class EmbeddingTrainer:
 
     def _kernel_step(self, epoch: int, start: int, end: int, seed: int) -> tuple[float, int, int]:
         data, cfg, model = self.data, self.model.config, self.model
-        bounds = chunk_bounds(data.ids, start, end, self.config.chunk_tokens)
-        chunks = len(bounds) - 1
-        losses, examples, words = np.zeros(chunks), np.zeros(chunks, np.int64), np.zeros(chunks, np.int64)
-        kernels.train_block(
-            data.ids, bounds, model.input.data.numpy(), model.output.data.numpy(), data.keep, data.noise,
-            data.tree.codes, data.tree.points, data.tree.lengths, cfg.model == "skipgram",
-            cfg.loss == "hierarchical", cfg.window, cfg.negative, self.config.lr,
-            epoch * len(data.ids), self.config.epochs * len(data.ids), seed,
-            kernels.SIGMOID_TABLE, kernels.LOGSIG_TABLE, losses, examples, words,
+        return kernels.run_block(
+            data.ids, chunk_bounds(data.ids, start, end, self.config.chunk_tokens), model.input.data.numpy(),
+            model.output.data.numpy(), data.keep, data.noise, data.tree, skipgram=cfg.model == "skipgram",
+            hierarchical=cfg.loss == "hierarchical", window=cfg.window, negative=cfg.negative,
+            lr=self.config.lr, done_before=epoch * len(data.ids), total=self.config.epochs * len(data.ids),
+            seed=seed,
         )  # fmt: skip
-        return float(losses.sum()), int(examples.sum()), int(words.sum())
 
     def _torch_step(self, epoch: int, start: int, end: int, seed: int) -> tuple[float, int, int]:
         cfg, rng = self.model.config, np.random.default_rng(seed)
