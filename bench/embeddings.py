@@ -61,7 +61,7 @@ def build_corpus(path: Path, words: int | None) -> int:
     total = 0
     with open(path, "w", encoding="utf-8") as out:
         for name in CORPORA:
-            for line in open(DATA / name, encoding="utf-8"):
+            for line in (DATA / name).read_text(encoding="utf-8").splitlines():
                 tokens = line.lower().split()
                 if not tokens:
                     continue
@@ -75,7 +75,7 @@ def build_corpus(path: Path, words: int | None) -> int:
 def run_gensim(corpus: Path, config: dict, epochs: int, threads: int, seed: int) -> tuple[dict, object]:
     from gensim.models import Word2Vec
 
-    sentences = [line.split() for line in open(corpus, encoding="utf-8")]
+    sentences = [line.split() for line in corpus.read_text(encoding="utf-8").splitlines()]
     hs = config["loss"] == "hierarchical"
     started = time.perf_counter()
     model = Word2Vec(
@@ -203,7 +203,9 @@ def _line(row: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--words", type=int, default=None, help="cut the corpus after this many words")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)

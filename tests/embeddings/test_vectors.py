@@ -94,7 +94,7 @@ def test_binary_file_with_a_wrong_dimension_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "v.bin"
     write_word2vec(path, VECTORS, binary=True)
     path.write_bytes(b"3 3\n" + path.read_bytes()[4:])
-    with pytest.raises(SeqcliError, match="truncated|not valid UTF-8|more data|two vectors"):
+    with pytest.raises(SeqcliError, match=r"truncated|not valid UTF-8|more data|two vectors"):
         read_word2vec(path)
 
 
