@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -11,16 +12,26 @@ import typer
 
 from seqcli.cli import options as o
 from seqcli.cli.output import check_format, emit, stderr_console
+from seqcli.cli.training import TrainSetup, train_command
 from seqcli.errors import SeqcliError
 
 __all__ = ["embed", "export", "train_embeddings"]
 
 
+# Shared training options that word2vec has no use for: its kernel is plain SGD with a
+# learning rate decaying linearly to ~0, and it has no validation set.
+NOT_APPLICABLE = (
+    "optimizer", "weight_decay", "momentum", "schedule", "lr_decay", "decay_start", "warmup_steps",
+    "clip", "clip_value", "eval_every", "patience", "max_bad_steps", "amp", "compile",
+)  # fmt: skip
+
+
+@train_command(lr=0.025, epochs=5, seed=1)
 def train_embeddings(
     corpus: Annotated[
-        Path, typer.Argument(metavar="CORPUS", help="Training text (UTF-8), one sentence per line.")
+        Path,
+        typer.Argument(metavar="CORPUS", help="Training text (UTF-8), one sentence per line; - for stdin."),
     ],
-    output: o.OutputDir,
     model: Annotated[str, typer.Option(help="skipgram (context from word) or cbow (word from context).")] = (
         "skipgram"
     ),
@@ -38,38 +49,30 @@ def train_embeddings(
     ] = None,
     sample: Annotated[float, typer.Option(help="Subsampling threshold for frequent words (0: none).")] = 1e-3,
     lowercase: Annotated[bool, typer.Option(help="Lowercase the corpus (and later queries).")] = False,
-    epochs: Annotated[
-        int | None, typer.Option(help="Passes over the corpus (default: 5).", show_default=False)
-    ] = (None),
-    max_steps: o.MaxSteps = None,
-    max_time: o.MaxTime = None,
-    lr: Annotated[float, typer.Option("--lr", help="Initial learning rate; decays linearly to ~0.")] = 0.025,
-    resume: o.Resume = False,
-    overwrite: o.Overwrite = False,
     encoding_errors: o.EncodingErrors = "strict",
-    device: o.Device = "auto",
-    seed: o.Seed = 1,
-    threads: Annotated[
-        int | None, typer.Option(help="Training threads (default: all cores).", show_default=False)
-    ] = None,
-    quiet: o.Quiet = False,
+    *,
+    setup: TrainSetup,
 ) -> None:
     """Train word2vec vectors (skip-gram or CBOW; negative sampling or hierarchical softmax).
 
-    The CPU path is a compiled lock-free multi-threaded kernel (as word2vec.c and gensim);
-    on CUDA, batched sparse updates in torch. Progress shows words/s and the learning rate.
+    The CPU path is a compiled lock-free multi-threaded kernel (as word2vec.c and gensim; --threads
+    sets its threads); on CUDA, batched sparse updates in torch. --lr decays linearly to ~0 over
+    all epochs; progress shows words/s and the current rate. The optimiser, schedule, clipping
+    and validation options of other train commands do not apply.
     """
-    from seqcli.data.token_cache import default_cache_dir
+    given_elsewhere = sorted(name for name in NOT_APPLICABLE if name in setup.given)
+    if given_elsewhere:
+        names = ", ".join("--" + name.replace("_", "-") for name in given_elsewhere)
+        raise SeqcliError(f"{names}: not used by train-embeddings (word2vec is SGD with a linear decay)")
     from seqcli.tasks.embeddings_loop import EmbeddingTraining
     from seqcli.tasks.embeddings_train import VocabularyOptions
     from seqcli.tasks.embeddings_train import train_embeddings as train
-    from seqcli.tasks.training import RunOptions
 
-    console = stderr_console(quiet)
-    limits = {"epochs": epochs, "max_steps": max_steps, "max_time": o.parse_duration(max_time)}
+    console = stderr_console(setup.run.quiet)
+    config = setup.training
     result = train(
         corpus,
-        run=RunOptions(output, device, threads, overwrite, resume, quiet, default_cache_dir(), argv=sys.argv),
+        run=setup.run,
         model={
             "model": model,
             "loss": loss,
@@ -79,17 +82,26 @@ def train_embeddings(
             "sample": sample,
         },
         vocabulary=VocabularyOptions(min_count=min_count, max_vocab=max_vocab, lowercase=lowercase),
-        training=EmbeddingTraining(lr=lr, seed=seed),
-        limits={name: value for name, value in limits.items() if value is not None},
+        training=EmbeddingTraining(
+            epochs=config.epochs,
+            lr=config.lr,
+            seed=config.seed,
+            max_steps=config.max_steps,
+            max_time=config.max_time,
+            save_every=config.save_every,
+            save_every_steps=config.save_every_steps,
+        ),
+        given=setup.given,
         encoding_errors=encoding_errors,
         log=lambda message: console.print(message),
     )
     rate = result.words / result.elapsed if result.elapsed > 0 else 0.0
     loss_text = f"; training loss {result.loss:.4f}" if result.loss is not None else ""
-    console.print(
-        f"[bold green]done[/] ({result.stop_reason}) after {result.steps} steps, {result.words:,} words "
-        f"in {result.elapsed:.0f} s ({rate:,.0f} words/s){loss_text}; vectors in {output}"
-    )
+    if os.environ.get("RANK", "0") == "0":
+        console.print(
+            f"[bold green]done[/] ({result.stop_reason}) after {result.steps} steps, {result.words:,} words "
+            f"in {result.elapsed:.0f} s ({rate:,.0f} words/s){loss_text}; vectors in {setup.run.run_dir}"
+        )
 
 
 def embed(

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from seqcli.errors import SeqcliError
+from seqcli.errors import SeqcliError, TrainingInterrupted
 from seqcli.models import word2vec_kernels as kernels
 from seqcli.models.word2vec import HuffmanTree, Word2Vec
 from seqcli.tasks.embeddings_data import cbow_examples, chunk_bounds, skipgram_pairs, subsample
@@ -32,7 +32,6 @@ from seqcli.train import checkpoint
 from seqcli.train.distributed import DistContext
 from seqcli.train.progress import TrainingProgress
 from seqcli.train.signals import StopRequest
-from seqcli.train.trainer import TrainingInterrupted
 
 __all__ = ["EmbeddingTrainer", "EmbeddingTraining", "TrainingData", "Word2VecResult"]
 
@@ -44,7 +43,7 @@ class EmbeddingTraining:
     ``lr`` decays linearly to ``lr * 1e-4`` over ``epochs``; ``step_tokens`` sizes a step
     (the resume and progress granularity), ``chunk_tokens`` a thread's share of a step,
     ``batch_size`` the pairs per update of the torch path; the resumable state is saved
-    every ``save_every`` seconds and at the end (saving is not free: ~2·V·d floats, fsynced).
+    every ``save_every`` seconds (or ``save_every_steps`` steps) and at the end.
     """
 
     epochs: int = 5
@@ -55,10 +54,11 @@ class EmbeddingTraining:
     step_tokens: int = 1 << 20
     chunk_tokens: int = 10_000
     batch_size: int = 8192
-    save_every: float = 600.0
+    save_every: float | None = 300.0
+    save_every_steps: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "step_tokens", "chunk_tokens", "batch_size", "max_steps"):
+        for name in ("epochs", "step_tokens", "chunk_tokens", "batch_size", "max_steps", "save_every_steps"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise SeqcliError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
@@ -130,7 +130,7 @@ class EmbeddingTrainer:
             self._restore()
         pos, clock = self.position, time.monotonic() - self.position.elapsed
         total = self.config.epochs * self.steps_per_epoch()
-        loss, saved = None, time.monotonic()
+        loss, self._last_save = None, (pos.elapsed, pos.step)
         with StopRequest() as stop, TrainingProgress(total, "word", enabled=not self.quiet) as progress:
             reason = "epochs" if pos.epoch >= self.config.epochs else None
             while reason is None:
@@ -147,9 +147,8 @@ class EmbeddingTrainer:
                 if pos.step_in_epoch >= self.steps_per_epoch():
                     pos.epoch, pos.step_in_epoch = pos.epoch + 1, 0
                 reason = self._stop_reason(stop, clock)
-                if reason is None and time.monotonic() - saved >= self.config.save_every:
+                if reason is None and self._save_due():
                     self._save(loss)
-                    saved = time.monotonic()
             pos.elapsed = time.monotonic() - clock
             self._save(loss)
         if reason == "signal" and stop.signum is not None:
@@ -257,9 +256,10 @@ class EmbeddingTrainer:
 
     def _stop_reason(self, stop: StopRequest, clock: float) -> str | None:
         pos, cfg = self.position, self.config
-        signal_flag, pos.elapsed = self.dist.max(
-            [float(stop.signum is not None), time.monotonic() - clock], self.device
-        )
+        # One all-reduce: any rank's signal stops all; the mean clock steers all alike.
+        flags = torch.tensor([float(stop.signum is not None), time.monotonic() - clock], dtype=torch.float64)
+        signal_flag, elapsed = self.dist.sum(flags.to(self.device)).tolist()
+        pos.elapsed = elapsed / self.dist.world_size
         if signal_flag:
             return "signal"
         if pos.epoch >= cfg.epochs:
@@ -270,11 +270,19 @@ class EmbeddingTrainer:
             return "max-time"
         return None
 
+    def _save_due(self) -> bool:
+        cfg, pos = self.config, self.position
+        last_time, last_step = self._last_save
+        by_time = cfg.save_every is not None and pos.elapsed - last_time >= cfg.save_every
+        by_steps = cfg.save_every_steps is not None and pos.step - last_step >= cfg.save_every_steps
+        return by_time or by_steps
+
     def _save(self, loss: float | None) -> None:
+        pos = self.position
+        self._last_save = (pos.elapsed, pos.step)
         if not self.dist.is_main:
             return
-        pos = self.position
-        record = {"step": pos.step, "epoch": pos.epoch, "train_loss": loss}
+        record = {"step": pos.step, "metric": "loss", "score": loss}
         checkpoint.save_weights(self.run_dir, self.model, record)
         state = {"model": self.model.state_dict(), "position": asdict(pos), "training": asdict(self.config)}
         checkpoint.save_state(self.run_dir, state)

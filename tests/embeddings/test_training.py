@@ -19,7 +19,7 @@ from tests.embeddings.conftest import TOPIC_A, TOPIC_B
 MODEL = {"dim": 16, "window": 3, "negative": 5, "sample": 0.0}
 
 
-def _train(corpus: Path, run_dir: Path, *, resume: bool = False, limits=None, model=None, **training):
+def _train(corpus: Path, run_dir: Path, *, resume: bool = False, given=(), model=None, **training):
     settings = {"epochs": 4, "lr": 0.05, "step_tokens": 4000, **training}
     return train_embeddings(
         corpus,
@@ -27,7 +27,7 @@ def _train(corpus: Path, run_dir: Path, *, resume: bool = False, limits=None, mo
         model={**MODEL, **(model or {})},
         vocabulary=VocabularyOptions(min_count=1),
         training=EmbeddingTraining(**settings),
-        limits=limits or {},
+        given=frozenset(given),
         log=lambda message: None,
     )
 
@@ -64,9 +64,9 @@ def test_run_directory_holds_config_vocabulary_counts_and_metrics(topics: Path, 
 
 def test_resume_matches_an_uninterrupted_run(topics: Path, tmp_path: Path) -> None:
     _train(topics, tmp_path / "whole")
-    stopped = _train(topics, tmp_path / "parts", limits={"max_steps": 3})
+    stopped = _train(topics, tmp_path / "parts", max_steps=3)
     assert stopped.stop_reason == "max-steps" and stopped.steps == 3
-    resumed = _train(topics, tmp_path / "parts", resume=True, limits={"max_steps": 100})
+    resumed = _train(topics, tmp_path / "parts", resume=True, given={"max_steps"}, max_steps=100)
     assert resumed.stop_reason == "epochs"
     whole, parts = load_vectors(tmp_path / "whole"), load_vectors(tmp_path / "parts")
     assert whole.words == parts.words
@@ -104,6 +104,5 @@ def test_min_count_that_leaves_too_few_words_says_how_many_survive(topics: Path,
             model=MODEL,
             vocabulary=VocabularyOptions(min_count=100_000),
             training=EmbeddingTraining(),
-            limits={},
             log=lambda message: None,
         )
