@@ -12,6 +12,7 @@ list (specials left out) and its ``input`` matrix.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +71,14 @@ def read_word2vec(path: Path, *, encoding_errors: str = "strict") -> WordVectors
             count, dim = _read_header(handle, path)
             body = handle.tell()
             binary = _looks_binary(handle.read(MAX_WORD_BYTES + 16 * dim), dim)
+            # Smallest record: a 1-byte word, a space and 4 bytes (binary) or 2 (text) per value.
+            least = count * (2 + (4 if binary else 2) * dim)
+            size = os.fstat(handle.fileno()).st_size - body
+            if least > size + 1:
+                raise SeqcliError(
+                    f"{path}: the header says {count} vectors of {dim} values, but the file has only "
+                    f"{size} bytes after it (truncated, or a wrong header)"
+                )
             handle.seek(body)
             if binary:
                 return _read_binary(handle, path, count, dim, encoding_errors)
@@ -170,6 +179,8 @@ def _read_text(handle: BinaryIO, path: Path, count: int, dim: int, errors: str) 
                 f"{path}:{lineno}: expected a word and {dim} values (the header's dimension),"
                 f" found {len(fields) - 1}"
             )
+        if not fields[0]:
+            raise SeqcliError(f"{path}:{lineno}: the line starts with a space, not a word")
         word = _decode_word(fields[0], path, str(lineno), errors)
         try:
             matrix[len(words)] = [float(value) for value in fields[1:]]
