@@ -71,18 +71,11 @@ def read_word2vec(path: Path, *, encoding_errors: str = "strict") -> WordVectors
             count, dim = _read_header(handle, path)
             body = handle.tell()
             binary = _looks_binary(handle.read(MAX_WORD_BYTES + 16 * dim), dim)
-            # Smallest record: a 1-byte word, a space and 4 bytes (binary) or 2 (text) per value.
-            least = count * (2 + (4 if binary else 2) * dim)
             size = os.fstat(handle.fileno()).st_size - body
-            if least > size + 1:
-                raise SeqcliError(
-                    f"{path}: the header says {count} vectors of {dim} values, but the file has only "
-                    f"{size} bytes after it (truncated, or a wrong header)"
-                )
             handle.seek(body)
             if binary:
-                return _read_binary(handle, path, count, dim, encoding_errors)
-            return _read_text(handle, path, count, dim, encoding_errors)
+                return _read_binary(handle, path, count, dim, size, encoding_errors)
+            return _read_text(handle, path, count, dim, size, encoding_errors)
     except FileNotFoundError:
         raise SeqcliError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -126,7 +119,14 @@ def _decode_word(raw: bytes, path: Path, where: str, encoding_errors: str) -> st
         ) from None
 
 
-def _read_binary(reader: BinaryIO, path: Path, count: int, dim: int, errors: str) -> WordVectors:
+def _read_binary(reader: BinaryIO, path: Path, count: int, dim: int, size: int, errors: str) -> WordVectors:
+    # The smallest record is a 1-byte word, a space and the floats: a header promising more
+    # than the file holds is refused before the matrix is allocated.
+    if count * (2 + 4 * dim) > size + 1:
+        raise SeqcliError(
+            f"{path}: the header says {count} vectors of {dim} values, but the file has only "
+            f"{size} bytes after it (truncated, or a wrong header)"
+        )
     words: list[str] = []
     matrix = np.empty((count, dim), np.float32)
     size = 4 * dim
@@ -165,11 +165,14 @@ def _read_word(reader: BinaryIO, path: Path, where: str) -> bytes:
     return word
 
 
-def _read_text(handle: BinaryIO, path: Path, count: int, dim: int, errors: str) -> WordVectors:
+def _read_text(handle: BinaryIO, path: Path, count: int, dim: int, size: int, errors: str) -> WordVectors:
     words: list[str] = []
-    matrix = np.empty((count, dim), np.float32)
+    # A text record takes at least 2·dim + 2 bytes, which bounds the rows the file can hold.
+    matrix = np.empty((min(count, size // (2 * dim + 2) + 1), dim), np.float32)
     for lineno, raw in enumerate(handle, start=2):
-        if len(words) == count:
+        if len(words) == len(matrix):
+            if len(words) < count:
+                break  # cannot happen for a file of valid lines; reported as truncated below
             if raw.strip():
                 raise SeqcliError(f"{path}:{lineno}: more vectors than the {count} the header announces")
             continue
