@@ -101,7 +101,7 @@ def run_seqcli(corpus: Path, config: dict, epochs: int, threads: int, seed: int,
     started = time.perf_counter()
     result = train_embeddings(
         corpus, run=options, model=model, vocabulary=VocabularyOptions(min_count=SETTINGS["min_count"]),
-        training=EmbeddingTraining(epochs=epochs, lr=SETTINGS["lr"], seed=seed), limits={},
+        training=EmbeddingTraining(epochs=epochs, lr=SETTINGS["lr"], seed=seed),
         log=lambda message: None,
     )  # fmt: skip
     total = time.perf_counter() - started

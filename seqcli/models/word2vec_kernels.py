@@ -26,6 +26,12 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+# numba's own thread pool rather than OpenMP: torch brings its OpenMP runtime into the same
+# process, and with both, torchrun workers aborted at random here ("terminate called
+# without an active exception"). Set before the first parallel call; nothing else in
+# seqcli uses numba.
+numba.config.THREADING_LAYER = "workqueue"
+
 __all__ = [
     "EOS",
     "FIRST_WORD",

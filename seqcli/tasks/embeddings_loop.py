@@ -41,7 +41,8 @@ class EmbeddingTraining:
     """Training settings of a vectors run (the ``training`` section of its config.json).
 
     ``lr`` decays linearly to ``lr * 1e-4`` over ``epochs``; ``step_tokens`` sizes a step
-    (the resume and progress granularity), ``chunk_tokens`` a thread's share of a step,
+    (the resume and progress granularity; smaller on a small corpus), ``chunk_tokens`` a
+    thread's share of a step,
     ``batch_size`` the pairs per update of the torch path; the resumable state is saved
     every ``save_every`` seconds (or ``save_every_steps`` steps) and at the end.
     """
@@ -116,7 +117,11 @@ class EmbeddingTrainer:
         self.model, self.data, self.config, self.run_dir = model, data, config, run_dir
         self.device, self.backend, self.dist = device, backend, dist or DistContext()
         self.quiet = quiet or not self.dist.is_main
-        self.blocks = chunk_bounds(data.ids, 0, len(data.ids), config.step_tokens)
+        # A step is ``step_tokens``, or less on a small corpus, so that each rank still takes
+        # about four steps an epoch (progress, resume points), but never below a chunk.
+        per_rank = math.ceil(len(data.ids) / (4 * self.dist.world_size))
+        step = min(config.step_tokens, max(config.chunk_tokens, per_rank))
+        self.blocks = chunk_bounds(data.ids, 0, len(data.ids), step)
         self.position = Position()
         kernels.set_threads(threads)
         if backend == "torch":
@@ -142,7 +147,7 @@ class EmbeddingTrainer:
                     pos.words + words,
                 )
                 loss = loss_sum / max(examples, 1)
-                rate = words * self.dist.world_size / max(time.monotonic() - started, 1e-9)
+                rate = words / max(time.monotonic() - started, 1e-9)
                 self._report(progress, loss, rate, clock)
                 if pos.step_in_epoch >= self.steps_per_epoch():
                     pos.epoch, pos.step_in_epoch = pos.epoch + 1, 0
@@ -228,16 +233,18 @@ class EmbeddingTrainer:
         return targets, labels, valid
 
     def _average(self, result: tuple[float, int, int]) -> tuple[float, int, int]:
-        """Average the replicas' matrices and sum the step's figures over ranks."""
-        import torch.distributed as torch_dist
-
-        for matrix in (self.model.input.data, self.model.output.data):
-            torch_dist.all_reduce(matrix)
-            matrix /= self.dist.world_size
+        """Average the replicas' matrices, weighted by the words each trained on this step (a
+        rank left without a block at an epoch's end must not halve the others' updates), and
+        sum the step's figures over ranks."""
         figures = torch.tensor([float(value) for value in result], dtype=torch.float64, device=self.device)
-        torch_dist.all_reduce(figures)
-        loss, examples, words = figures.tolist()
-        return loss, int(examples), int(words) // self.dist.world_size
+        weight = figures[2].item()
+        loss, examples, words = self.dist.sum(figures).tolist()
+        if words == 0:
+            return 0.0, 0, 0
+        for matrix in (self.model.input.data, self.model.output.data):
+            matrix *= weight / words
+            self.dist.sum(matrix)
+        return loss, int(examples), int(words)
 
     # --- bookkeeping ------------------------------------------------------------------------
 

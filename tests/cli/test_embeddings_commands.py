@@ -148,3 +148,45 @@ def test_resume_continues_and_refuses_changed_settings(run_cli, tmp_path: Path) 
     assert run_cli("train-embeddings", corpus, "-o", run_dir, "--resume", "--epochs", "2", "-q").status == 0
     metrics = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [m["epoch"] for m in metrics if "train" in m] == [0, 1]  # one step per epoch, 0-based
+
+
+@pytest.mark.slow
+def test_torchrun_trains_and_resumes_like_an_uninterrupted_run(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from seqcli.data.vectors import load_vectors
+
+    corpus = topic_corpus(tmp_path / "c.txt", sentences=3000)
+    common = [
+        "--dim",
+        "12",
+        "--window",
+        "3",
+        "--min-count",
+        "1",
+        "--sample",
+        "0",
+        "--threads",
+        "1",
+        "--device",
+        "cpu",
+        "-q",
+    ]
+
+    def torchrun(*args: object) -> None:
+        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                   "-m", "seqcli", "train-embeddings", str(corpus), *map(str, args), *common]  # fmt: skip
+        env = {**__import__("os").environ, "GLOO_SOCKET_IFNAME": "lo", "OMP_NUM_THREADS": "1"}
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+        assert done.returncode == 0, done.stderr
+
+    torchrun("-o", tmp_path / "whole", "--epochs", 3)
+    torchrun("-o", tmp_path / "parts", "--epochs", 3, "--max-steps", 2)
+    torchrun("-o", tmp_path / "parts", "--epochs", 3, "--resume")
+    whole, parts = load_vectors(tmp_path / "whole"), load_vectors(tmp_path / "parts")
+    assert np.array_equal(whole.vectors, parts.vectors)
+    unit = whole.unit()
+    a = unit[[whole.index[w] for w in TOPIC_A]]
+    b = unit[[whole.index[w] for w in ("b1", "b2", "b3")]]
+    assert float((a @ a.T).mean() - (a @ b.T).mean()) > 0.2
