@@ -156,7 +156,8 @@ def bench(args: argparse.Namespace) -> dict:
     for name in args.configs:
         config = CONFIGS[name]
         timing_g, wv = run_gensim(corpus, config, args.epochs, args.threads, args.seed)
-        gensim_own = wv.evaluate_word_analogies(str(DATA / "word-similarity" / "questions-words.txt"))[0]
+        questions = str(DATA / "word-similarity" / "questions-words.txt")
+        gensim_own = wv.evaluate_word_analogies(questions, restrict_vocab=30000)[0]
         quality_g = quality(gensim_vectors(wv))
         timing_s = run_seqcli(corpus, config, args.epochs, args.threads, args.seed, work)
         quality_s = quality(load_vectors(Path(timing_s["run_dir"])))
