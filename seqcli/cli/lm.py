@@ -92,7 +92,7 @@ def train_lm(
         run=setup.run,
         model={
             "cell": cell,
-            "embedding_dim": embedding or hidden,
+            "embedding_dim": hidden if embedding is None else embedding,
             "hidden_size": hidden,
             "num_layers": layers,
             "dropout": dropout,

@@ -1,6 +1,14 @@
-"""The training progress bar: rich, on standard error, silent with --quiet or off rank 0."""
+"""Training progress on standard error: a rich bar on a terminal, plain lines elsewhere.
+
+With stderr redirected (``2> train.log``, CI, nohup, torchrun) a bar would show nothing until
+the end, so progress is written as one plain line every ``plain_every`` seconds instead. It
+is silent with --quiet and off rank 0.
+"""
 
 from __future__ import annotations
+
+import os
+import time
 
 from rich.console import Console
 from rich.progress import (
@@ -11,15 +19,36 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-__all__ = ["TrainingProgress"]
+__all__ = ["PLAIN_EVERY", "TrainingProgress"]
+
+PLAIN_EVERY = 30.0  # seconds between plain progress lines; $SEQCLI_PROGRESS_SECONDS overrides
+
+
+def _plain_every() -> float:
+    """Seconds between plain progress lines: ``$SEQCLI_PROGRESS_SECONDS``, else 30."""
+    try:
+        return max(0.0, float(os.environ.get("SEQCLI_PROGRESS_SECONDS", PLAIN_EVERY)))
+    except ValueError:
+        return PLAIN_EVERY
 
 
 class TrainingProgress:
     """A bar over steps with loss, task figures (e.g. perplexity), throughput and ETA."""
 
-    def __init__(self, total_steps: int | None, unit: str, enabled: bool = True) -> None:
-        self.console = Console(stderr=True, quiet=not enabled)
-        self.unit = unit
+    def __init__(
+        self,
+        total_steps: int | None,
+        unit: str,
+        enabled: bool = True,
+        *,
+        console: Console | None = None,
+        plain_every: float | None = None,
+    ) -> None:
+        self.console = console or Console(stderr=True, quiet=not enabled, highlight=False)
+        self.unit, self.total = unit, total_steps
+        self.plain = enabled and not self.console.is_terminal
+        self._plain_every = _plain_every() if plain_every is None else plain_every
+        self._last_plain = time.monotonic()
         self._progress = Progress(
             TextColumn("[bold]epoch {task.fields[epoch]}"),
             BarColumn(),
@@ -29,7 +58,7 @@ class TrainingProgress:
             TextColumn("ETA {task.fields[eta]}"),
             console=self.console,
             transient=False,
-            disable=not enabled,
+            disable=not enabled or self.plain,
         )
         self._task = self._progress.add_task("train", total=total_steps, epoch=1, figures="", eta="-:--:--")
 
@@ -48,9 +77,14 @@ class TrainingProgress:
         text += f"  {rate:,.0f} {self.unit}/s"
         eta = _clock(remaining)
         self._progress.update(self._task, completed=step, epoch=epoch + 1, figures=text, eta=eta)
+        now = time.monotonic()
+        if self.plain and now - self._last_plain >= self._plain_every:
+            self._last_plain = now
+            total = f"/{self.total}" if self.total else ""
+            self.log(f"step {step}{total} (epoch {epoch + 1}): train {text}  ETA {eta}")
 
     def log(self, message: str) -> None:
-        self.console.print(message, highlight=False)
+        self.console.print(message, highlight=False, markup=False, soft_wrap=True)
 
 
 def _clock(seconds: float) -> str:

@@ -86,9 +86,8 @@ def train(run_dir: Path, max_tokens: int, *, steps: int = 12, lr: float = 0.5) -
     labels = LabelVocabulary(CLASSES)
     sequences, names = toy_data(256, seed=0)
     valid_sequences, valid_names = toy_data(64, seed=1)
-    batches = BucketBatches(
-        [len(s) for s in sequences], max_tokens=max_tokens * session.dist.world_size, seed=0, dist=session.dist
-    )
+    budget = max_tokens * session.dist.world_size
+    batches = BucketBatches([len(s) for s in sequences], max_tokens=budget, seed=0, dist=session.dist)
     task = ToyTask(sequences, labels.encode(names), batches, (valid_sequences, labels.encode(valid_names)))
     session.begin({"task": "toy", "model": {}})
     if session.dist.is_main:
