@@ -187,6 +187,7 @@ class Trainer:
             TrainingProgress(self._total_steps(), self.task.unit, enabled=not self.quiet) as progress,
         ):
             self._progress = progress
+            self.train_model.train()
             if self.config.amp and not self._autocast:
                 progress.log("--amp is bf16 autocast on CUDA; training on the CPU in float32")
             reason = self._run_epochs(stop)
@@ -244,7 +245,6 @@ class Trainer:
         c, pos = self.config, self.position
         for group in self.optimizer.param_groups:
             group["lr"] = self.schedule.lr(step=pos.step, epoch=pos.epoch, progress=self._run_progress())
-        self.train_model.train()
         self.optimizer.zero_grad(set_to_none=True)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self._autocast):
             loss_sum, count = self.task.loss(self.train_model, move_to(batch, self.device))
@@ -331,6 +331,7 @@ class Trainer:
             self.model.eval()
             with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=self._autocast):
                 figures = self.task.evaluate(self.model)
+            self.train_model.train()
             if figures is not None and self.metric.name not in figures:
                 raise SeqcliError(f"validation gave no {self.metric.name!r} (it gave {', '.join(figures)})")
         return self.dist.broadcast(figures)
