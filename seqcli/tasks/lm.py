@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seqcli.errors import SeqcliError
+from seqcli.metrics.perplexity import bits_per_char, perplexity
 from seqcli.models.lm import LanguageModel, LanguageModelConfig
 from seqcli.models.rnn import detach_state
 from seqcli.train.distributed import DistContext
@@ -113,8 +114,8 @@ class LanguageModelTask:
 
     def describe(self, loss: float) -> dict[str, float]:
         if self.char_level:
-            return {"bpc": loss / math.log(2)}
-        return {"ppl": math.exp(min(loss, 50.0))}
+            return {"bpc": bits_per_char(loss)}
+        return {"ppl": perplexity(loss)}
 
     def state_dict(self) -> dict[str, Any]:
         return {"hidden": self.hidden}
