@@ -15,6 +15,7 @@ from seqcli.text.tokenizer import (
     TOKENIZER_TYPES,
     UNK_ID,
     Tokenizer,
+    check_tokenizer_directory,
     load_tokenizer,
     train_tokenizer,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "TOKENIZER_TYPES",
     "UNK_ID",
     "Tokenizer",
+    "check_tokenizer_directory",
     "load_tokenizer",
     "train_tokenizer",
 ]

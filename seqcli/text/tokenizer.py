@@ -8,8 +8,10 @@ given. A tokenizer is saved as ``tokenizer.json`` (type, settings and, for ``cha
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from itertools import chain
@@ -30,6 +32,7 @@ __all__ = [
     "TOKENIZER_TYPES",
     "UNK_ID",
     "Tokenizer",
+    "check_tokenizer_directory",
     "config_value",
     "empty_corpus_error",
     "load_tokenizer",
@@ -43,6 +46,9 @@ CONFIG_FILE = "tokenizer.json"
 # Bumped when tokenizer.json changes incompatibly, so an old seqcli refuses a newer file.
 FORMAT_VERSION = 1
 DEFAULT_SPM_VOCAB_SIZE = 8000
+# What marks a directory as a model's (seqcli.train.checkpoint writes them); text sits below
+# train in the package layering, so the names are repeated here.
+_MODEL_FILES = ("config.json", "model.safetensors", "state")
 
 
 class Tokenizer(ABC):
@@ -85,6 +91,18 @@ class Tokenizer(ABC):
         """The piece of each id of ``encode(text)``."""
         return [self.id_to_piece(token_id) for token_id in self.encode(text)]
 
+    def format_pieces(self, text: str) -> str:
+        """``text`` as its pieces separated by single spaces, as ``seqcli tokenize`` prints it.
+
+        Pieces are shown as they are unless a tokenizer's pieces can hold whitespace (char):
+        then :meth:`parse_pieces` must read back exactly what this wrote.
+        """
+        return " ".join(self.pieces(text))
+
+    def parse_pieces(self, line: str) -> list[int]:
+        """Ids of a line written by :meth:`format_pieces`; unknown pieces are UNK_ID."""
+        return [self.piece_to_id(field) for field in line.split()]
+
     def encode_stream(self, text: str) -> np.ndarray:
         """Training stream of a corpus chunk that ends on a line boundary: int64, shape (N,).
 
@@ -99,10 +117,13 @@ class Tokenizer(ABC):
     def save(self, directory: Path) -> None:
         """Write the tokenizer's files into ``directory`` (created if missing)."""
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        # tokenizer.json comes last, so its presence means the whole tokenizer was written.
-        for name, data in self.serialize().items():
-            atomic_write_bytes(directory / name, data)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            # tokenizer.json comes last, so its presence means the whole tokenizer was written.
+            for name, data in self.serialize().items():
+                atomic_write_bytes(directory / name, data)
+        except OSError as err:
+            raise SeqcliError(f"{directory}: cannot write the tokenizer ({err.strerror or err})") from None
 
     def fingerprint(self) -> str:
         """sha256 hex of the files ``save`` writes: equal fingerprints, equal tokenizers."""
@@ -120,6 +141,41 @@ class Tokenizer(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(kind={self.kind!r}, vocab_size={self.vocab_size})"
+
+
+def check_tokenizer_directory(directory: Path, *, overwrite: bool = False) -> None:
+    """Refuse ``directory`` as a tokenizer's output before any work is done; touches nothing.
+
+    A directory that holds a model is refused even with ``overwrite``: its model was trained
+    with its own tokenizer, and another one would turn its ids into nonsense. An existing
+    tokenizer needs ``overwrite``. The directory must be creatable and writable.
+    """
+    directory = Path(directory)
+    for name in _MODEL_FILES:
+        if (directory / name).exists():
+            raise SeqcliError(
+                f"{directory / name}: {directory} holds a model, whose tokenizer must not be replaced;"
+                " write the tokenizer to a directory of its own"
+            )
+    if (directory / CONFIG_FILE).exists() and not overwrite:
+        raise SeqcliError(f"{directory}: already holds a tokenizer; pass --overwrite to replace it")
+    _check_writable(directory)
+
+
+def _check_writable(directory: Path) -> None:
+    """Create ``directory`` and a file in it, then remove what was created."""
+    missing = [directory, *directory.parents]
+    missing = missing[: next((i for i, p in enumerate(missing) if p.exists()), len(missing))]
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".write-test"):
+            pass
+    except OSError as err:
+        raise SeqcliError(f"{directory}: cannot write here ({err.strerror or err})") from None
+    finally:
+        for created in missing:  # deepest first, each empty
+            with contextlib.suppress(OSError):
+                created.rmdir()
 
 
 def load_tokenizer(directory: Path) -> Tokenizer:
