@@ -134,16 +134,17 @@ def evaluate_stream(
     rows = stream_rows(
         ids, min(batch_size, max(1, (len(ids) - 1) // (bptt + 1))), source="evaluation data", bptt=1
     )
-    total, count, hidden = 0.0, 0, None
+    # Summed on the device, read once at the end: no host sync per window.
+    total, count, hidden = torch.zeros((), dtype=torch.float64, device=device), 0, None
     for index in range(_windows(rows.shape[1], bptt)):
         inputs, targets = (t.to(device) for t in _window(rows, index, bptt))
         logits, hidden = model(inputs, hidden)
         total += F.cross_entropy(
             logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1), reduction="sum"
-        ).item()
+        )
         count += targets.numel()
     model.train(was_training)
-    return total / count
+    return total.item() / count
 
 
 def _device_of(model: nn.Module) -> torch.device:
