@@ -59,7 +59,11 @@ def train_tokenizer(
         seed=seed,
     )
     tokenizer.save(output)
-    stderr_console(quiet).print(f"{type_} tokenizer with {tokenizer.vocab_size} entries written to {output}")
+    stderr_console(quiet).print(
+        f"{type_} tokenizer with {tokenizer.vocab_size} entries written to {output}",
+        soft_wrap=True,
+        markup=False,
+    )
 
 
 def tokenize(
