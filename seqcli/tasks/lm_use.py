@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from seqcli.data.batching import pad
 from seqcli.data.corpus import iter_lines
 from seqcli.data.token_cache import token_stream
 from seqcli.decode.sampling import sample
@@ -32,7 +33,8 @@ from seqcli.errors import SeqcliError
 from seqcli.metrics.perplexity import bits_per_char, perplexity
 from seqcli.models.lm import LanguageModel
 from seqcli.tasks.lm import TASK, build_model, evaluate_stream
-from seqcli.text import EOS_ID, PAD_ID, UNK_ID, Tokenizer, load_tokenizer
+from seqcli.tasks.registry import EvalRequest, Evaluation
+from seqcli.text import EOS_ID, UNK_ID, Tokenizer, load_tokenizer
 from seqcli.train import checkpoint
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "GeneratedText",
     "LineScore",
     "LoadedModel",
+    "evaluate",
     "evaluate_corpus",
     "generate",
     "load_language_model",
@@ -196,7 +199,7 @@ def score_lines(
 def _score_batch(loaded: LoadedModel, sequences: list[list[int]], context: int, max_tokens: int) -> Tensor:
     """Summed log-probs ``(B,)`` of ``sequences`` (longest first) after their first ``context``
     tokens, read in windows of ``max_tokens // rows`` steps with the state carried."""
-    padded = _pad([torch.tensor(ids) for ids in sequences])
+    padded = pad(sequences)
     tokens, mask = padded.tokens.to(loaded.device), padded.mask.to(loaded.device)  # (B, T)
     lengths = [len(ids) for ids in sequences]
     totals = torch.zeros(len(sequences), dtype=torch.float64, device=loaded.device)
@@ -222,22 +225,6 @@ def _score_batch(loaded: LoadedModel, sequences: list[list[int]], context: int, 
     return totals
 
 
-@dataclass(frozen=True)
-class _Padded:
-    """Right-padded batch: tokens ``(B, T)``, lengths ``(B,)``, mask ``(B, T)`` True on tokens."""
-
-    tokens: Tensor
-    lengths: Tensor
-    mask: Tensor
-
-
-def _pad(sequences: list[Tensor], pad_id: int = PAD_ID) -> _Padded:
-    lengths = torch.tensor([len(s) for s in sequences])
-    tokens = torch.nn.utils.rnn.pad_sequence(sequences, batch_first=True, padding_value=pad_id)
-    mask = torch.arange(tokens.shape[1])[None, :] < lengths[:, None]
-    return _Padded(tokens, lengths, mask)
-
-
 def read_lines(path: Path, *, encoding_errors: str = "strict") -> list[str]:
     return list(iter_lines(path, encoding_errors=encoding_errors))
 
@@ -255,3 +242,11 @@ def evaluate_corpus(
     if loaded.tokenizer.kind == "char":
         figures["bpc"] = bits_per_char(loss)
     return figures
+
+
+def evaluate(run_dir: Path, request: EvalRequest) -> Evaluation:
+    """The registry's entry point: ``seqcli evaluate -m RUN CORPUS`` on a language model."""
+    if len(request.data) != 1:
+        raise SeqcliError(f"a language model is evaluated on one text file, got {len(request.data)}")
+    loaded = load_language_model(run_dir, request.device)
+    return Evaluation(evaluate_corpus(loaded, request.data[0], encoding_errors=request.encoding_errors))
