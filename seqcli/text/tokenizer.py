@@ -27,6 +27,7 @@ __all__ = [
     "BOS_ID",
     "CONFIG_FILE",
     "EOS_ID",
+    "FORMAT_VERSION",
     "PAD_ID",
     "SPECIAL_TOKENS",
     "TOKENIZER_TYPES",
@@ -35,8 +36,6 @@ __all__ = [
     "check_tokenizer_directory",
     "config_value",
     "empty_corpus_error",
-    "load_tokenizer",
-    "train_tokenizer",
 ]
 
 SPECIAL_TOKENS = ("<pad>", "<unk>", "<bos>", "<eos>")
@@ -45,7 +44,6 @@ TOKENIZER_TYPES = ("char", "word", "bpe", "unigram")
 CONFIG_FILE = "tokenizer.json"
 # Bumped when tokenizer.json changes incompatibly, so an old seqcli refuses a newer file.
 FORMAT_VERSION = 1
-DEFAULT_SPM_VOCAB_SIZE = 8000
 # What marks a directory as a model's (seqcli.train.checkpoint writes them); text sits below
 # train in the package layering, so the names are repeated here.
 _MODEL_FILES = ("config.json", "model.safetensors", "state")
@@ -178,40 +176,6 @@ def _check_writable(directory: Path) -> None:
                 created.rmdir()
 
 
-def load_tokenizer(directory: Path) -> Tokenizer:
-    """The tokenizer saved in ``directory``; SeqcliError naming the file if it is damaged."""
-    directory = Path(directory)
-    path = directory / CONFIG_FILE
-    config = _read_config(directory)
-    kind = config.get("type")
-    if kind not in TOKENIZER_TYPES:
-        raise SeqcliError(
-            f"{path}: unknown tokenizer type {kind!r} (expected one of {', '.join(TOKENIZER_TYPES)})"
-        )
-    version = config.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise SeqcliError(
-            f"{path}: tokenizer format {version!r} is not supported (this seqcli reads up to"
-            f" {FORMAT_VERSION}); upgrade seqcli"
-        )
-    return _tokenizer_class(kind).from_saved(config, directory)
-
-
-def _read_config(directory: Path) -> dict[str, Any]:
-    path = directory / CONFIG_FILE
-    if not path.is_file():
-        raise SeqcliError(f"{directory}: no tokenizer ({CONFIG_FILE} missing)")
-    try:
-        config = json.loads(path.read_bytes())
-    except OSError as err:
-        raise SeqcliError(f"{path}: cannot read ({err.strerror})") from err
-    except ValueError as err:  # JSONDecodeError and UnicodeDecodeError alike
-        raise SeqcliError(f"{path}: not valid JSON ({err}); the file is damaged") from None
-    if not isinstance(config, dict):
-        raise SeqcliError(f"{path}: expected a JSON object; the file is damaged")
-    return config
-
-
 def config_value(config: dict[str, Any], key: str, expected: type, directory: Path) -> Any:
     """``config[key]`` if it has the ``expected`` type, else SeqcliError naming the file."""
     value = config.get(key)
@@ -222,77 +186,6 @@ def config_value(config: dict[str, Any], key: str, expected: type, directory: Pa
     return value
 
 
-def train_tokenizer(
-    kind: str,
-    files: list[Path],
-    *,
-    vocab_size: int | None = None,
-    min_count: int = 1,
-    max_vocab: int | None = None,
-    encoding_errors: str = "strict",
-    max_sentences: int = 2_000_000,
-    seed: int = 0,
-) -> Tokenizer:
-    """Train a ``kind`` tokenizer on ``files``, read as a stream.
-
-    ``vocab_size`` (default 8000), ``max_sentences`` (lines sampled) and ``seed`` are for
-    bpe and unigram; ``min_count`` and ``max_vocab`` (specials included) for char and word,
-    which count the whole corpus and are deterministic.
-    """
-    if kind not in TOKENIZER_TYPES:
-        raise SeqcliError(f"unknown tokenizer type {kind!r}; choose one of {', '.join(TOKENIZER_TYPES)}")
-    if not files:
-        raise SeqcliError("no training files given for the tokenizer")
-    if kind in ("bpe", "unigram"):
-        if min_count != 1 or max_vocab is not None:
-            raise SeqcliError(
-                f"--min-count and --max-vocab apply to char and word tokenizers;"
-                f" a {kind} tokenizer takes --vocab-size"
-            )
-        vocab_size = DEFAULT_SPM_VOCAB_SIZE if vocab_size is None else vocab_size
-        _check_at_least("--vocab-size", vocab_size, len(SPECIAL_TOKENS) + 1)
-        _check_at_least("--max-sentences", max_sentences, 1)
-        return _tokenizer_class(kind).train(
-            kind,
-            files,
-            vocab_size=vocab_size,
-            encoding_errors=encoding_errors,
-            max_sentences=max_sentences,
-            seed=seed,
-        )
-    if vocab_size is not None:
-        raise SeqcliError(
-            f"--vocab-size applies to bpe and unigram tokenizers; a {kind} tokenizer takes --max-vocab"
-        )
-    _check_at_least("--min-count", min_count, 1)
-    if max_vocab is not None:
-        _check_at_least("--max-vocab", max_vocab, len(SPECIAL_TOKENS) + 1)
-    return _tokenizer_class(kind).train(
-        files, min_count=min_count, max_vocab=max_vocab, encoding_errors=encoding_errors
-    )
-
-
-def _check_at_least(option: str, value: int, minimum: int) -> None:
-    if value < minimum:
-        raise SeqcliError(f"{option} must be at least {minimum}, got {value}")
-
-
 def empty_corpus_error(files: Sequence[Path]) -> SeqcliError:
     names = ", ".join(str(path) for path in files)
     return SeqcliError(f"{names}: empty corpus (no tokens to train a tokenizer on)")
-
-
-def _tokenizer_class(kind: str) -> Any:
-    # Imported here: the tokenizer modules import this one, and sentencepiece loads only
-    # when a bpe or unigram tokenizer is used.
-    if kind == "char":
-        from seqcli.text.char import CharTokenizer
-
-        return CharTokenizer
-    if kind == "word":
-        from seqcli.text.word import WordTokenizer
-
-        return WordTokenizer
-    from seqcli.text.spm import SentencePieceTokenizer
-
-    return SentencePieceTokenizer
