@@ -1,9 +1,10 @@
-"""One interface over every tokenizer: ids, pieces, training streams, save and load.
+"""One interface over every tokenizer: ids, pieces, training streams, saving.
 
 Every tokenizer reserves the same four special tokens at the same ids (``<pad> <unk> <bos>
 <eos>`` = 0, 1, 2, 3), so batching, models and decoding never ask which tokenizer they were
 given. A tokenizer is saved as ``tokenizer.json`` (type, settings and, for ``char`` and
-``word``, the vocabulary) plus ``tokenizer.model`` for the sentencepiece types.
+``word``, the vocabulary) plus ``tokenizer.model`` for the sentencepiece types; training
+and loading by type name are in :mod:`seqcli.text.factory`.
 """
 
 from __future__ import annotations
