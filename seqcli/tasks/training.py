@@ -32,8 +32,9 @@ from seqcli.errors import SeqcliError
 from seqcli.text import Tokenizer, load_tokenizer
 from seqcli.train import checkpoint
 from seqcli.train.config import RESUMABLE, TrainConfig
-from seqcli.train.devices import configure_threads, resolve_device
+from seqcli.train.devices import resolve_device
 from seqcli.train.distributed import DistContext, from_environment
+from seqcli.train.threads import ThreadGovernor
 from seqcli.train.trainer import Trainer, TrainResult
 
 __all__ = ["RunOptions", "TrainingSession", "data_fingerprint", "resume_conflicts"]
@@ -65,7 +66,7 @@ class TrainingSession:
         checkpoint.check_run_dir(options.run_dir, overwrite=options.overwrite, resume=options.resume)
         if options.cache_dir is not None:
             check_cache_dir(options.cache_dir)
-        configure_threads(options.threads)
+        self.threads = ThreadGovernor(options.threads)
         self.device = resolve_device(options.device, _local_rank())
         self.dist: DistContext = from_environment(self.device)
         self.console = Console(stderr=True, quiet=options.quiet or not self.dist.is_main)
@@ -196,7 +197,14 @@ class TrainingSession:
         if not self._begun:
             raise RuntimeError("TrainingSession.begin() must come before train()")
         trainer = Trainer(
-            task, model, config, self.run_dir, device=self.device, dist=self.dist, quiet=self.options.quiet
+            task,
+            model,
+            config,
+            self.run_dir,
+            device=self.device,
+            dist=self.dist,
+            quiet=self.options.quiet,
+            threads=self.threads,
         )
         return trainer.fit(resume=self.options.resume)
 

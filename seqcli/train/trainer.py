@@ -35,10 +35,12 @@ from seqcli.train.distributed import DistContext
 from seqcli.train.progress import TrainingProgress
 from seqcli.train.schedule import Schedule
 from seqcli.train.signals import StopRequest
+from seqcli.train.threads import ThreadGovernor
 
 __all__ = ["TaskBase", "TrainConfig", "TrainResult", "TrainTask", "Trainer", "TrainingInterrupted"]
 
 LOSS = Metric("loss", "min")
+REBALANCE_SECONDS = 30.0
 
 
 class TrainTask(Protocol):
@@ -135,8 +137,10 @@ class Trainer:
         device: torch.device,
         dist: DistContext | None = None,
         quiet: bool = False,
+        threads: ThreadGovernor | None = None,
     ) -> None:
         self.task, self.config, self.run_dir, self.device = task, config, run_dir, device
+        self.threads = threads
         self.metric: Metric = getattr(task, "metric", LOSS)
         self.dist = dist or DistContext()
         self.model = model.to(device)
@@ -182,6 +186,7 @@ class Trainer:
         self._last_eval_step = self.position.step if resume else -1
         self._last_save = (self.position.elapsed, self.position.step)
         self._rate = _Throughput(self.device)
+        self._last_rebalance = time.monotonic()
         with (
             StopRequest() as stop,
             TrainingProgress(self._total_steps(), self.task.unit, enabled=not self.quiet) as progress,
@@ -303,6 +308,11 @@ class Trainer:
         return min(total, self.config.max_steps) if self.config.max_steps else total
 
     def _log_progress(self, step: int) -> None:
+        now = time.monotonic()
+        if self.threads is not None and now - self._last_rebalance >= REBALANCE_SECONDS:
+            # Give cores back when another job starts, take them again when it ends.
+            self._last_rebalance = now
+            self.threads.rebalance()
         pos, (rate, loss, step_rate) = self.position, self._rate.take()
         if loss is None:
             return
