@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 
+import torch
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -18,8 +19,9 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from torch import Tensor
 
-__all__ = ["PLAIN_EVERY", "TrainingProgress"]
+__all__ = ["PLAIN_EVERY", "Throughput", "TrainingProgress"]
 
 PLAIN_EVERY = 30.0  # seconds between plain progress lines; $SEQCLI_PROGRESS_SECONDS overrides
 
@@ -96,3 +98,28 @@ def _clock(seconds: float) -> str:
         return "-:--:--"
     whole = max(0, round(seconds))
     return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+class Throughput:
+    """Items per second and mean training loss since the last report, summed on the device
+    so logging costs no host sync until the report itself."""
+
+    def __init__(self, device: torch.device) -> None:
+        self._device = device
+        self._since, self._items, self._steps = time.monotonic(), 0.0, 0
+        self._loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        self._count = torch.zeros((), dtype=torch.float64, device=device)
+
+    def add(self, loss_sum: Tensor, count: Tensor, global_count: float) -> None:
+        self._loss_sum += loss_sum.double()
+        self._count += count
+        self._items += global_count
+        self._steps += 1
+
+    def take(self) -> tuple[float, float | None, float]:
+        """Items per second, mean loss per item and steps per second since the last call."""
+        seconds = max(time.monotonic() - self._since, 1e-9)
+        loss = (self._loss_sum / self._count).item() if self._steps else None
+        result = (self._items / seconds, loss, self._steps / seconds)
+        self.__init__(self._device)
+        return result
