@@ -111,20 +111,24 @@ class Tagger(nn.Module):
         chars: Tensor | None = None,
         char_lengths: Tensor | None = None,
         word_chars: Tensor | None = None,
+        tags: Tensor | None = None,
     ) -> Tensor:
-        """Emission scores of every tag at every word.
+        """Emission scores of every tag at every word, or with ``tags`` the summed loss.
 
         ``words: (B, T)`` ids (0 = padding); ``lengths: (B,)`` >= 1. With character
         features: ``chars: (W, C)`` and ``char_lengths: (W,)`` spell W distinct words and
         ``word_chars: (B, T)`` says which of them stands at each position.
-        Returns ``emissions: (B, T, K)``; rows past a sentence's length are meaningless.
+        Returns ``emissions: (B, T, K)`` (rows past a sentence's length are meaningless),
+        or given gold ``tags: (B, T)`` the scalar :meth:`loss` of those emissions, so that
+        training goes through ``forward`` (as DistributedDataParallel needs).
         """
         embedded = self.embedding(words)  # (B, T, E)
         if self.chars is not None:
             spelled = self.chars(chars, char_lengths)  # (W, C_out)
             embedded = torch.cat([embedded, spelled[word_chars]], dim=2)  # (B, T, E + C_out)
         outputs, _ = self.rnn(self.dropout(embedded), lengths=lengths)  # (B, T, 2H)
-        return self.output(self.dropout(outputs))
+        emissions = self.output(self.dropout(outputs))
+        return emissions if tags is None else self.loss(emissions, tags, lengths)
 
     def loss(self, emissions: Tensor, tags: Tensor, lengths: Tensor) -> Tensor:
         """Summed loss of a batch (a scalar): the CRF's negative log-likelihood summed over
