@@ -30,7 +30,9 @@ class WordVocabulary:
         self._ids = {item: i + len(SPECIALS) for i, item in enumerate(self.items)}
 
     @classmethod
-    def from_counts(cls, counts: Counter[str], *, min_count: int = 1, extra: Sequence[str] = ()) -> WordVocabulary:
+    def from_counts(
+        cls, counts: Counter[str], *, min_count: int = 1, extra: Sequence[str] = ()
+    ) -> WordVocabulary:
         """Items seen ``min_count`` times, most frequent first (ties in code-point order),
         then ``extra`` ones not already in (e.g. the words of pre-trained vectors)."""
         kept = sorted((item for item, n in counts.items() if n >= min_count), key=lambda i: (-counts[i], i))

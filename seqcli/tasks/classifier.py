@@ -80,7 +80,9 @@ def read_examples(path: Path, columns: Columns, *, encoding_errors: str = "stric
     """Every example of a TSV file; SeqcliError (file:line) for bad input."""
     label, text, header = columns.resolve(path, encoding_errors)
     examples = list(
-        read_labelled(path, label_column=label, text_column=text, header=header, encoding_errors=encoding_errors)
+        read_labelled(
+            path, label_column=label, text_column=text, header=header, encoding_errors=encoding_errors
+        )
     )
     if not examples:
         raise SeqcliError(f"{path}: no examples")

@@ -67,7 +67,9 @@ def train_classifier(
     than the vocabulary and class counts."""
     data.check()
     if run.resume:
-        raise SeqcliError("train-classifier does not resume yet; train a new run (--overwrite to replace one)")
+        raise SeqcliError(
+            "train-classifier does not resume yet; train a new run (--overwrite to replace one)"
+        )
     session = TrainingSession(run)
     for path in (train, valid, data.embeddings):
         if path is not None and not path.is_dir():

@@ -70,14 +70,18 @@ def _stderr_warning(message: str) -> None:
     sys.stderr.write(f"warning: {message}\n")
 
 
-def evaluate(run_dir: Path, request: EvalRequest, *, warn: Callable[[str], None] = _stderr_warning) -> Evaluation:
+def evaluate(
+    run_dir: Path, request: EvalRequest, *, warn: Callable[[str], None] = _stderr_warning
+) -> Evaluation:
     """Accuracy then macro-F1 on one labelled TSV; the confusion matrix as details."""
     if len(request.data) != 1:
         raise SeqcliError(f"a classifier evaluates on one labelled TSV file, got {len(request.data)}")
     path = request.data[0]
     classifier = load_classifier(run_dir, request.device)
     data = classifier.config["data"]
-    examples = read_examples(path, Columns(data["label_column"], data["text_column"]), encoding_errors=request.encoding_errors)
+    examples = read_examples(
+        path, Columns(data["label_column"], data["text_column"]), encoding_errors=request.encoding_errors
+    )
     labels = classifier.labels
     unseen = Counter(e.label for e in examples if e.label not in labels)
     if unseen:
@@ -130,7 +134,9 @@ def plot_confusion(matrix: Sequence[Sequence[int]], names: Sequence[str], path: 
     axes.set_xlabel("predicted")
     axes.set_ylabel("gold")
     for (i, j), count in np.ndenumerate(counts):
-        axes.text(j, i, f"{int(count)}", ha="center", va="center", color="white" if shares[i, j] > 0.5 else "black")
+        axes.text(
+            j, i, f"{int(count)}", ha="center", va="center", color="white" if shares[i, j] > 0.5 else "black"
+        )
     figure.tight_layout()
     try:
         figure.savefig(path, dpi=120)

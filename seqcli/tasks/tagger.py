@@ -141,7 +141,9 @@ def predict(model: Tagger, data: EncodedSentences) -> list[tuple[list[int], list
     for rows in plan.epoch(0):
         batch = {k: v.to(device) for k, v in make_batch(data, rows, with_tags=False).items()}
         paths, probs = model.decode_with_scores(model(**batch), batch["lengths"])
-        for row, path, prob, length in zip(rows, paths.tolist(), probs.tolist(), batch["lengths"].tolist(), strict=True):
+        for row, path, prob, length in zip(
+            rows, paths.tolist(), probs.tolist(), batch["lengths"].tolist(), strict=True
+        ):
             results[row] = (path[:length], prob[:length])
     model.train(was_training)
     return results
@@ -180,7 +182,11 @@ def load_tagger(run_dir: Path, device: torch.device | str = "cpu") -> LoadedTagg
     tags = LabelVocabulary.load(run_dir, "tags")
     words = WordVocabulary(LabelVocabulary.load(run_dir, "words").labels)
     model_config = TaggerConfig(**config["model"])
-    chars = WordVocabulary(LabelVocabulary.load(run_dir, "chars").labels) if model_config.char_vocab_size else None
+    chars = (
+        WordVocabulary(LabelVocabulary.load(run_dir, "chars").labels)
+        if model_config.char_vocab_size
+        else None
+    )
     data = config["data"]
     model = build_model(model_config, tags, data["scheme"])
     checkpoint.load_weights(run_dir, model)

@@ -63,7 +63,8 @@ class TagColumn:
             return cls(index=int(spec))
         except ValueError:
             raise SeqcliError(
-                f"--column {spec!r}: expected a CoNLL column index or a CoNLL-U field ({', '.join(TAG_FIELDS)})"
+                f"--column {spec!r}: expected a CoNLL column index or a CoNLL-U field "
+                f"({', '.join(TAG_FIELDS)})"
             ) from None
 
     @property
@@ -149,7 +150,9 @@ def from_learned(tags: Sequence[str], scheme: str | None) -> list[str]:
 def hold_out(items: Sequence, seed: int) -> tuple[list, list]:
     """A fixed, seeded 10% of ``items`` for selection, and the rest for training (in order)."""
     if len(items) < 2:
-        raise SeqcliError(f"need at least 2 examples to hold out 10% for validation, got {len(items)}; pass --valid")
+        raise SeqcliError(
+            f"need at least 2 examples to hold out 10% for validation, got {len(items)}; pass --valid"
+        )
     count = max(1, round(HELD_OUT * len(items)))
     chosen = set(random.Random(seed).sample(range(len(items)), count))
     kept = [item for i, item in enumerate(items) if i not in chosen]
@@ -178,10 +181,14 @@ class EncodedSentences:
         tags: Sequence[Sequence[int]] = (),
     ) -> EncodedSentences:
         form_ids: dict[str, int] = {}
-        forms = [np.array([form_ids.setdefault(t, len(form_ids)) for t in s], dtype=np.int64) for s in sentences]
+        forms = [
+            np.array([form_ids.setdefault(t, len(form_ids)) for t in s], dtype=np.int64) for s in sentences
+        ]
         spellings = []
         if chars is not None:
-            spellings = [np.array(chars.encode(list(form[:MAX_WORD_CHARS])), dtype=np.int64) for form in form_ids]
+            spellings = [
+                np.array(chars.encode(list(form[:MAX_WORD_CHARS])), dtype=np.int64) for form in form_ids
+            ]
         return cls(
             words=[np.array(words.encode(s), dtype=np.int64) for s in sentences],
             forms=forms,

@@ -101,7 +101,9 @@ def train_tagger(
         )
     learned = [to_learned(s.tags, scheme) for s in train_sentences]
     tags = LabelVocabulary.from_labels(tag for sentence in learned for tag in sentence)
-    _warn_unseen(valid or train, [s.tags for s in valid_sentences], {t for s in train_sentences for t in s.tags}, warn)
+    _warn_unseen(
+        valid or train, [s.tags for s in valid_sentences], {t for s in train_sentences for t in s.tags}, warn
+    )
 
     counts = Counter(token for s in train_sentences for token in s.tokens)
     vectors = read_vectors(data.embeddings) if data.embeddings is not None else None
@@ -115,7 +117,9 @@ def train_tagger(
 
     singletons = np.zeros(len(words), dtype=bool)
     singletons[[words.id(w) for w, n in counts.items() if n == 1 and w in words]] = True
-    encoded_train = EncodedSentences.build([s.tokens for s in train_sentences], words, chars, [tags.encode(t) for t in learned])
+    encoded_train = EncodedSentences.build(
+        [s.tokens for s in train_sentences], words, chars, [tags.encode(t) for t in learned]
+    )
     encoded_valid = EncodedSentences.build([s.tokens for s in valid_sentences], words, chars)
     task = TaggerTask(
         encoded_train,
@@ -166,4 +170,3 @@ def _warn_unseen(
     if unseen:
         listed = ", ".join(f"{tag} ({n})" for tag, n in unseen.most_common())
         warn(f"{path}: tags never seen in training, counted as wrong: {listed}")
-

@@ -107,7 +107,9 @@ def _finish(lines: list[str], path: Path, kind: str, start: int) -> Iterator[Blo
             if line.startswith("#"):
                 continue
             if len(fields) != len(CONLLU_FIELDS):
-                raise SeqcliError(f"{where}: expected {len(CONLLU_FIELDS)} tab-separated fields, found {len(fields)}")
+                raise SeqcliError(
+                    f"{where}: expected {len(CONLLU_FIELDS)} tab-separated fields, found {len(fields)}"
+                )
             if not _WORD_ID.fullmatch(fields[0]):
                 continue  # multiword ranges and empty nodes keep their line, untagged
             tokens.append(fields[1])
@@ -115,7 +117,9 @@ def _finish(lines: list[str], path: Path, kind: str, start: int) -> Iterator[Blo
             fields = _COLUMNS.split(line.strip())
             width = width or len(fields)
             if len(fields) != width:
-                raise SeqcliError(f"{where}: {len(fields)} columns, but line {start} has {width} (ragged rows)")
+                raise SeqcliError(
+                    f"{where}: {len(fields)} columns, but line {start} has {width} (ragged rows)"
+                )
             tokens.append(fields[0])
         positions.append(offset)
     if not tokens:
@@ -136,11 +140,17 @@ def tag_lines(tagger: LoadedTagger, blocks: list[Block], output: str) -> Iterato
         yield from _format(tagger, block, tags, scores, output)
 
 
-def _format(tagger: LoadedTagger, block: Block, tags: list[str], scores: list[float], output: str) -> Iterator[str]:
+def _format(
+    tagger: LoadedTagger, block: Block, tags: list[str], scores: list[float], output: str
+) -> Iterator[str]:
     if output == "text":
         yield " ".join(f"{token}/{tag}" for token, tag in zip(block.tokens, tags, strict=True))
     elif output == "jsonl":
-        record: dict[str, Any] = {"tokens": list(block.tokens), "tags": tags, "scores": [round(s, 4) for s in scores]}
+        record: dict[str, Any] = {
+            "tokens": list(block.tokens),
+            "tags": tags,
+            "scores": [round(s, 4) for s in scores],
+        }
         if tagger.scheme is not None:
             record["spans"] = [list(span) for span in to_spans(tags, tagger.scheme)]
         yield json.dumps(record, ensure_ascii=False)
@@ -175,11 +185,15 @@ def _stderr_warning(message: str) -> None:
     sys.stderr.write(f"warning: {message}\n")
 
 
-def evaluate(run_dir: Path, request: EvalRequest, *, warn: Callable[[str], None] = _stderr_warning) -> Evaluation:
+def evaluate(
+    run_dir: Path, request: EvalRequest, *, warn: Callable[[str], None] = _stderr_warning
+) -> Evaluation:
     """Score the tagger on one gold file read with its training column: entity F1 first for
     a chunk scheme, accuracy first for plain tags; per-type counts as details."""
     if len(request.data) != 1:
-        raise SeqcliError(f"a tagger evaluates on one tagged file (CoNLL or CoNLL-U), got {len(request.data)}")
+        raise SeqcliError(
+            f"a tagger evaluates on one tagged file (CoNLL or CoNLL-U), got {len(request.data)}"
+        )
     path = request.data[0]
     tagger = load_tagger(run_dir, request.device)
     gold_sentences = read_tagged(path, tagger.column, encoding_errors=request.encoding_errors)
