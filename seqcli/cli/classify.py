@@ -16,7 +16,7 @@ from seqcli.cli.training import TrainSetup, train_command
 __all__ = ["classify", "train_classifier"]
 
 
-@train_command(lr=1e-3, epochs=10, clip=5.0)
+@train_command(lr=2e-3, epochs=10, clip=5.0, schedule="plateau", lr_decay=0.5)
 def train_classifier(
     train: Annotated[
         Path,

@@ -35,7 +35,7 @@ def warn(message: str) -> None:
     sys.stderr.write(f"warning: {message}\n")
 
 
-@train_command(lr=1e-3, epochs=20, clip=5.0)
+@train_command(lr=5e-3, epochs=20, clip=5.0, schedule="plateau", lr_decay=0.5)
 def train_tagger(
     train: Annotated[
         Path,

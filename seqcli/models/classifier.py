@@ -83,6 +83,15 @@ class Classifier(nn.Module):
                 nn.Linear(width, width), nn.Tanh(), nn.Linear(width, 1, bias=False)
             )
         self.output = nn.Linear(width, config.num_classes)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Embeddings uniform in ±sqrt(3 / dim), variance 1/dim: the default N(0, 1) is so
+        large next to Adam's step that the embeddings barely move."""
+        bound = (3.0 / self.config.embedding_dim) ** 0.5
+        with torch.no_grad():
+            self.embedding.weight.uniform_(-bound, bound)
+            self.embedding.weight[0].zero_()  # <pad>
 
     def forward(self, tokens: Tensor, lengths: Tensor) -> Tensor:
         embedded = self.dropout(self.embedding(tokens))  # (B, T, E)

@@ -103,6 +103,15 @@ class Tagger(nn.Module):
         # The CRF module also holds the scheme's mask for softmax decoding (its transition
         # parameters then stay unused at zero and get no gradient).
         self.crf = LinearChainCRF(config.num_tags, allowed)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Embeddings uniform in ±sqrt(3 / dim), variance 1/dim (Lample et al. 2016): the
+        default N(0, 1) is so large next to Adam's step that the embeddings barely move."""
+        bound = (3.0 / self.config.embedding_dim) ** 0.5
+        with torch.no_grad():
+            self.embedding.weight.uniform_(-bound, bound)
+            self.embedding.weight[0].zero_()  # <pad>
 
     def forward(
         self,

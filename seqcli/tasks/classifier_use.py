@@ -102,7 +102,7 @@ def confusion_table(matrix: Sequence[Sequence[int]], names: Sequence[str]) -> li
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="confusion matrix (rows: gold, columns: predicted)", title_justify="left")
+    table = Table()
     table.add_column("gold \\ predicted")
     for name in names:
         table.add_column(name, justify="right")
@@ -110,7 +110,8 @@ def confusion_table(matrix: Sequence[Sequence[int]], names: Sequence[str]) -> li
         table.add_row(name, *(str(count) for count in row))
     buffer = io.StringIO()
     Console(file=buffer, width=max(80, 16 + 10 * len(names)), color_system=None).print(table)
-    return buffer.getvalue().rstrip("\n").splitlines()
+    lines = [line.rstrip() for line in buffer.getvalue().splitlines() if line.strip()]
+    return ["confusion matrix (rows: gold, columns: predicted)", *lines]
 
 
 def plot_confusion(matrix: Sequence[Sequence[int]], names: Sequence[str], path: Path) -> None:
