@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from seqcli.cli import options as o
-from seqcli.cli.output import check_format, emit
+from seqcli.cli.output import check_format, emit, stderr_console
 
 __all__ = ["evaluate", "info"]
 
@@ -84,7 +84,9 @@ def info(
     plot: Annotated[
         Path | None,
         typer.Option(
-            help="Also draw training/validation curves to this image (PNG, SVG, PDF).", show_default=False
+            help="Also draw training/validation curves to this image (PNG, SVG, PDF; .png is added "
+            "to a name without a suffix).",
+            show_default=False,
         ),
     ] = None,
     output_format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
@@ -99,7 +101,10 @@ def info(
     else:
         emit(render_summary(summary))
     if plot is not None:
-        plot_curves(model, plot)
+        # matplotlib adds .png to a name without a suffix: name the file actually written.
+        image = plot if plot.suffix else plot.with_name(plot.name + ".png")
+        plot_curves(model, image)
+        stderr_console().print(f"curves written to {image}", soft_wrap=True, markup=False)
 
 
 def _json_number(value: float) -> float | int:
