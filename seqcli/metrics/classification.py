@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from seqcli.metrics.accuracy import accuracy as _share_correct
+
 __all__ = ["accuracy", "confusion_matrix", "macro_f1", "per_class_f1"]
 
 
@@ -30,9 +32,8 @@ def confusion_matrix(gold: Sequence[int], predicted: Sequence[int], num_classes:
 
 
 def accuracy(matrix: Sequence[Sequence[int]]) -> float:
-    """Share of examples on the diagonal (0 for an empty matrix)."""
-    total = sum(map(sum, matrix))
-    return sum(matrix[i][i] for i in range(len(matrix))) / total if total else 0.0
+    """Share of examples on the diagonal (NaN for an empty matrix: nothing was counted)."""
+    return _share_correct(sum(matrix[i][i] for i in range(len(matrix))), sum(map(sum, matrix)))
 
 
 def per_class_f1(matrix: Sequence[Sequence[int]]) -> list[float | None]:

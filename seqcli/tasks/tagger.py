@@ -27,6 +27,7 @@ from seqcli.data.batching import BucketBatches, pad
 from seqcli.data.labels import LabelVocabulary
 from seqcli.data.tagschemes import allowed_transitions
 from seqcli.data.words import UNK_ID, WordVocabulary
+from seqcli.metrics.accuracy import accuracy
 from seqcli.metrics.spans import span_scores
 from seqcli.models.tagger import Tagger, TaggerConfig
 from seqcli.tasks.registry import Metric
@@ -79,8 +80,7 @@ def tag_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]
         figures = (scores.f1, scores.precision, scores.recall, scores.accuracy)
         return dict(zip(("f1", "precision", "recall", "accuracy"), (100 * f for f in figures), strict=True))
     right = sum(g == p for gs, ps in zip(gold, predicted, strict=True) for g, p in zip(gs, ps, strict=True))
-    total = sum(len(gs) for gs in gold)
-    return {"accuracy": 100 * right / total if total else 0.0}
+    return {"accuracy": 100 * accuracy(right, sum(len(gs) for gs in gold))}
 
 
 class TaggerTask(TaskBase):

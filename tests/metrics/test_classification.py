@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from seqcli.metrics.classification import accuracy, confusion_matrix, macro_f1, per_class_f1
@@ -24,5 +26,5 @@ def test_a_class_absent_everywhere_is_left_out_of_the_mean() -> None:
     assert per_class_f1(matrix)[2] is None and macro_f1(matrix) == 1.0
 
 
-def test_empty_input_scores_zero() -> None:
-    assert accuracy(confusion_matrix([], [], 2)) == 0.0 and macro_f1([[0, 0], [0, 0]]) == 0.0
+def test_empty_input_is_not_a_score() -> None:
+    assert math.isnan(accuracy(confusion_matrix([], [], 2))) and macro_f1([[0, 0], [0, 0]]) == 0.0
