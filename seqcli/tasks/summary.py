@@ -26,6 +26,7 @@ def checkpoint_summary(run_dir: Path) -> dict[str, Any]:
         "parameters": _parameter_count(run_dir),
         "files": {p.name: p.stat().st_size for p in sorted(run_dir.iterdir()) if p.is_file()},
         "config": config,
+        "sections": task_entry(config["task"]).info_sections(run_dir, config),
         "training": {
             "steps": train[-1]["step"] if train else 0,
             "last_train": train[-1]["train"] if train else None,
@@ -65,6 +66,8 @@ def render_summary(summary: dict[str, Any]) -> str:
         if summary["parameters"] is not None
         else "parameters: (no weights yet)",
     ]
+    for name, section in summary.get("sections", {}).items():
+        lines.append(f"{name}: " + ", ".join(f"{k}={v}" for k, v in section.items()))
     for section in ("model", "tokenizer", "data", "training", "corpus"):
         if isinstance(config.get(section), dict):
             values = ", ".join(f"{k}={v}" for k, v in config[section].items())
