@@ -155,5 +155,5 @@ def tag(
     kind = resolve_input(data, input_format)
     blocks = read_input(data, kind, encoding_errors=encoding_errors)
     tagger = load_tagger(model, resolve_device(device))
-    for line in tag_lines(tagger, blocks, output_format or kind):
+    for line in tag_lines(tagger, blocks, output_format or kind, kind):
         emit(line)

@@ -127,17 +127,18 @@ def _finish(lines: list[str], path: Path, kind: str, start: int) -> Iterator[Blo
     yield Block(tuple(tokens), tuple(lines), tuple(positions))
 
 
-def tag_lines(tagger: LoadedTagger, blocks: list[Block], output: str) -> Iterator[str]:
-    """The output lines for ``blocks`` in format ``output`` (see the module docstring)."""
+def tag_lines(tagger: LoadedTagger, blocks: list[Block], output: str, kind: str) -> Iterator[str]:
+    """The output lines for ``blocks`` read as ``kind``, in format ``output`` (see the module
+    docstring): the input's own lines are kept only when ``output`` is its layout."""
     sentences = [block.tokens for block in blocks if block.tokens]
     results = iter(tagger.tag(sentences))
     for block in blocks:
-        if not block.tokens:
-            if output in ("conll", "conllu"):
+        if not block.tokens:  # -DOCSTART-
+            if output == kind:
                 yield from (*block.lines, "")
             continue
         tags, scores = next(results)
-        yield from _format(tagger, block, tags, scores, output)
+        yield from _format(tagger, block if output == kind else Block(block.tokens), tags, scores, output)
 
 
 def _format(

@@ -108,6 +108,11 @@ def test_pos_tags_conllu_and_writes_it_back(run_cli, pos: Path) -> None:
     assert evaluated.stdout.strip().split()[:2] == ["accuracy", "100"]
     result = run_cli("tag", "-m", pos, DATA / "tiny.conllu")
     assert result.stdout.splitlines() == (DATA / "tiny.conllu").read_text().splitlines()
+    as_conll = run_cli("tag", "-m", pos, DATA / "tiny.conllu", "--format", "conll").stdout.splitlines()
+    assert as_conll[:2] == ["I\tPRON", "like\tVERB"] and as_conll[5] == ""
+    as_conllu = run_cli("tag", "-m", pos, DATA / "tiny.conll", "--format", "conllu").stdout.splitlines()
+    fields = as_conllu[0].split("\t")
+    assert len(fields) == 10 and fields[:2] == ["1", "John"] and fields[3] != "_"  # UPOS filled in
 
 
 def test_tag_reads_standard_input(run_cli, ner: Path, monkeypatch: pytest.MonkeyPatch) -> None:
