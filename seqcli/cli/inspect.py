@@ -38,6 +38,10 @@ def evaluate(
         int, typer.Option(help="Word vectors: answer analogies among this many most frequent words.")
     ] = 30000,
     batch_size: Annotated[int, typer.Option(help="Sequences per evaluation batch.")] = 64,
+    plot: Annotated[
+        Path | None,
+        typer.Option(help="Classifier: draw the confusion matrix into this PNG file.", show_default=False),
+    ] = None,
     output_format: o.OutputFormat = "text",
     encoding_errors: o.EncodingErrors = "strict",
     device: o.Device = "auto",
@@ -63,6 +67,7 @@ def evaluate(
             "similarity": similarity,
             "restrict": restrict,
             "batch_size": batch_size,
+            "plot": plot,
         },
     )
     evaluation = evaluate_checkpoint(model, request)

@@ -18,7 +18,11 @@ __all__ = ["TASKS", "evaluate_checkpoint", "read_task_config", "task_entry"]
 
 TASKS: dict[str, TaskEntry] = {
     entry.name: entry
-    for entry in (TaskEntry("lm", "language model", Metric("loss", "min"), "seqcli.tasks.lm_use"),)
+    for entry in (
+        TaskEntry("lm", "language model", Metric("loss", "min"), "seqcli.tasks.lm_use"),
+        TaskEntry("tagger", "sequence tagger", Metric("f1", "max"), "seqcli.tasks.tagger_use", files=("tags.json", "words.json", "chars.json")),  # noqa: E501
+        TaskEntry("classifier", "text classifier", Metric("accuracy", "max"), "seqcli.tasks.classifier_use", files=("labels.json", "words.json")),  # noqa: E501
+    )
 }
 
 
