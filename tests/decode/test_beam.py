@@ -69,7 +69,13 @@ def test_nbest_lists_are_ranked_and_distinct():
 
 def test_length_penalty_divides_by_output_length_to_the_alpha():
     results = beam_search(
-        bigram_step, None, beam_size=3, nbest=3, bos_id=BOS, eos_id=EOS, max_lengths=lengths(10),
+        bigram_step,
+        None,
+        beam_size=3,
+        nbest=3,
+        bos_id=BOS,
+        eos_id=EOS,
+        max_lengths=lengths(10),
         length_penalty=1.0,
     )[0]
     for hypothesis in results:
@@ -122,8 +128,13 @@ def test_reorder_state_selects_rows_through_nested_state():
 def random_translator(seed: int, attention: str = "bahdanau", cell: str = "gru") -> Seq2Seq:
     torch.manual_seed(seed)
     config = Seq2SeqConfig(
-        source_vocab_size=13, target_vocab_size=11, embedding_dim=8, hidden_size=12,
-        attention=attention, cell=cell, dropout=0.0,
+        source_vocab_size=13,
+        target_vocab_size=11,
+        embedding_dim=8,
+        hidden_size=12,
+        attention=attention,
+        cell=cell,
+        dropout=0.0,
     )
     model = Seq2Seq(config).eval()
     with torch.no_grad():  # larger weights than the ±0.1 init: peaked, varied distributions
@@ -147,11 +158,21 @@ def search(model, source, source_lengths, *, beam=None, alpha=0.0, nbest=1, reco
     with torch.no_grad():
         if beam is None:
             step = functools.partial(model.step, encoded=encoded)
-            return greedy_search(step, state, bos_id=BOS, eos_id=EOS, max_lengths=limits,
-                                 length_penalty=alpha, record=trace)
+            return greedy_search(
+                step, state, bos_id=BOS, eos_id=EOS, max_lengths=limits, length_penalty=alpha, record=trace
+            )
         step = functools.partial(model.step, encoded=encoded.repeat(beam))
-        return beam_search(step, state, beam_size=beam, bos_id=BOS, eos_id=EOS, max_lengths=limits,
-                           length_penalty=alpha, nbest=nbest, record=trace)
+        return beam_search(
+            step,
+            state,
+            beam_size=beam,
+            bos_id=BOS,
+            eos_id=EOS,
+            max_lengths=limits,
+            length_penalty=alpha,
+            nbest=nbest,
+            record=trace,
+        )
 
 
 def rescore(model, source, source_lengths, tokens) -> float:

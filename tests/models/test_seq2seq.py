@@ -113,8 +113,16 @@ def test_label_smoothed_loss_on_a_hand_case():
 @pytest.mark.parametrize("attention", ["bahdanau", "none"])
 def test_overfits_a_tiny_reversal_task(attention):
     torch.manual_seed(0)
-    model = Seq2Seq(Seq2SeqConfig(source_vocab_size=10, target_vocab_size=10, embedding_dim=16,
-                                  hidden_size=32, dropout=0.0, attention=attention))
+    model = Seq2Seq(
+        Seq2SeqConfig(
+            source_vocab_size=10,
+            target_vocab_size=10,
+            embedding_dim=16,
+            hidden_size=32,
+            dropout=0.0,
+            attention=attention,
+        )
+    )
     source = torch.randint(4, 10, (8, 4))
     source_lengths = torch.full((8,), 4)
     targets = torch.cat([source.flip(1), torch.full((8, 1), EOS)], dim=1)
