@@ -18,7 +18,16 @@ __all__ = ["TASKS", "evaluate_checkpoint", "read_task_config", "task_entry"]
 
 TASKS: dict[str, TaskEntry] = {
     entry.name: entry
-    for entry in (TaskEntry("lm", "language model", Metric("loss", "min"), "seqcli.tasks.lm_use"),)
+    for entry in (
+        TaskEntry("lm", "language model", Metric("loss", "min"), "seqcli.tasks.lm_use"),
+        TaskEntry(
+            "translation",
+            "translator",
+            Metric("bleu", "max"),
+            "seqcli.tasks.translation_use",
+            files=("source-tokenizer", "target-tokenizer"),
+        ),
+    )
 }
 
 

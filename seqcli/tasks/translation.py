@@ -138,8 +138,9 @@ def _encode_side(pairs: Any, tokenizer: Tokenizer, side: str) -> Iterator[np.nda
 
 def collate(data: ParallelIds, indices: Sequence[int]) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """``(source (B, S), source_lengths (B,), target_inputs (B, T), target_outputs (B, T))``."""
-    source = pad([data.source[int(i)] for i in indices], pad_id=PAD_ID)
-    targets = [data.target[int(i)] for i in indices]  # y<1..T> <eos>
+    # np.array copies out of the read-only memory map: torch warns on non-writable arrays.
+    source = pad([np.array(data.source[int(i)]) for i in indices], pad_id=PAD_ID)
+    targets = [np.array(data.target[int(i)]) for i in indices]  # y<1..T> <eos>
     outputs = pad(targets, pad_id=PAD_ID).tokens
     inputs = pad([np.concatenate([[BOS_ID], t[:-1]]) for t in targets], pad_id=PAD_ID).tokens
     return source.tokens, source.lengths, inputs, outputs
@@ -197,7 +198,7 @@ class TranslationTask(TaskBase):
             batch = [t.to(_device_of(model)) for t in collate(ids, rows)]
             total, tokens = sequence_loss(model(*batch[:3]), batch[3], pad_id=PAD_ID)
             loss, count = loss + float(total), count + int(tokens)
-        sources = [ids.source[i] for i in range(len(references))]
+        sources = [np.array(ids.source[i]) for i in range(len(references))]
         results = translate_ids(
             model, sources, SearchOptions(greedy=True), batch_size=2 * self.data.batch_size
         )

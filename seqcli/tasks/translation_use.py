@@ -159,7 +159,10 @@ def evaluate(run_dir: Path, request: EvalRequest) -> Evaluation:
         beam_size=int(request.options.get("beam", 5)),
         length_penalty=float(request.options.get("length_penalty", SearchOptions.length_penalty)),
     )
-    translations = translate_lines(translator, (pair.source for pair in pairs), options)
+    batch_size = int(request.options.get("batch_size", 64))
+    translations = translate_lines(
+        translator, (pair.source for pair in pairs), options, batch_size=batch_size
+    )
     scores = score_translations([t.text for t in translations], [pair.target for pair in pairs])
     details = [f"BLEU signature: {scores.bleu_signature}", f"chrF signature: {scores.chrf_signature}"]
     return Evaluation({"bleu": scores.bleu, "chrf": scores.chrf}, details)
