@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from seqcli import __version__
-from seqcli.cli import classify, inspect, lm, tagging, text
+from seqcli.cli import classify, inspect, lm, tagging, text, translation
 from seqcli.errors import SeqcliError, TrainingInterrupted
 
 try:  # Typer 0.22+ carries its own copy of Click
@@ -42,6 +42,8 @@ app.command("sample", rich_help_panel=USE)(lm.sample)
 app.command("score", rich_help_panel=USE)(lm.score)
 app.command("tag", rich_help_panel=USE)(tagging.tag)
 app.command("classify", rich_help_panel=USE)(classify.classify)
+app.command("train-translator", rich_help_panel=TRAIN)(translation.train_translator)
+app.command("translate", rich_help_panel=USE)(translation.translate)
 app.command("evaluate", rich_help_panel=INSPECT)(inspect.evaluate)
 app.command("info", rich_help_panel=INSPECT)(inspect.info)
 

@@ -22,6 +22,13 @@ TASKS: dict[str, TaskEntry] = {
         TaskEntry("lm", "language model", Metric("loss", "min"), "seqcli.tasks.lm_use"),
         TaskEntry("tagger", "sequence tagger", Metric("f1", "max"), "seqcli.tasks.tagger_use", files=("tags.json", "words.json", "chars.json")),  # noqa: E501
         TaskEntry("classifier", "text classifier", Metric("accuracy", "max"), "seqcli.tasks.classifier_use", files=("labels.json", "words.json")),  # noqa: E501
+        TaskEntry(
+            "translation",
+            "translator",
+            Metric("bleu", "max"),
+            "seqcli.tasks.translation_use",
+            files=("source-tokenizer", "target-tokenizer"),
+        ),
     )
 }
 
