@@ -54,8 +54,10 @@ def iter_audio_blocks(path: Path, sample_rate: int, *, block_seconds: float) -> 
     with _open(path) as handle:
         source_rate = handle.samplerate
         frames = max(1, round(block_seconds * source_rate))
-        stream = None if source_rate == sample_rate else soxr.ResampleStream(
-            source_rate, sample_rate, 1, dtype="float32", quality="HQ"
+        stream = (
+            None
+            if source_rate == sample_rate
+            else soxr.ResampleStream(source_rate, sample_rate, 1, dtype="float32", quality="HQ")
         )
         produced = False
         while True:

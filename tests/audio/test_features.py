@@ -42,7 +42,8 @@ def numpy_log_mel(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
     filters = np.zeros((config.n_mels, len(freqs)))
     for m in range(config.n_mels):
         left, centre, right = edges[m : m + 3]
-        filters[m] = np.maximum(0, np.minimum((freqs - left) / (centre - left), (right - freqs) / (right - centre)))
+        rising, falling = (freqs - left) / (centre - left), (right - freqs) / (right - centre)
+        filters[m] = np.maximum(0, np.minimum(rising, falling))
     return np.log(np.maximum(power @ filters.T, 1e-10))
 
 

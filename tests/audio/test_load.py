@@ -59,7 +59,10 @@ def write_bad(tmp_path: Path, kind: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("kind", ["missing", "empty-file", "no-samples", "text", "truncated-wav", "truncated-flac"])
+BAD_KINDS = ["missing", "empty-file", "no-samples", "text", "truncated-wav", "truncated-flac"]
+
+
+@pytest.mark.parametrize("kind", BAD_KINDS)
 def test_bad_files_are_named_in_one_line(tmp_path: Path, kind: str) -> None:
     path = write_bad(tmp_path, kind)
     with pytest.raises(SeqcliError) as caught:
