@@ -12,7 +12,12 @@ import typer
 
 from seqcli import __version__
 from seqcli.cli import inspect, lm, text
-from seqcli.errors import SeqcliError
+from seqcli.errors import SeqcliError, TrainingInterrupted
+
+try:  # Typer 0.22+ carries its own copy of Click
+    from typer._click.exceptions import ClickException
+except ImportError:  # older Typer runs on Click itself
+    from click.exceptions import ClickException
 
 __all__ = ["app", "main"]
 
@@ -58,23 +63,34 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        app(args=args, prog_name="seqcli")
+        status = app(args=args, prog_name="seqcli", standalone_mode=False)
+    except ClickException as err:
+        if not err.format_message():  # `seqcli` alone: the help was shown
+            sys.exit(err.exit_code)
+        # Typer's usage errors (unknown option, a value not among the choices) as one line.
+        hint = f" (see 'seqcli {args[0]} --help')" if args and not args[0].startswith("-") else ""
+        _fail(f"error: {err.format_message()}{hint}", 2)
     except SeqcliError as err:
         if debug:
             raise
         _fail(f"error: {err}", 2)
+    except TrainingInterrupted as err:
+        from seqcli.train.signals import exit_status
+
+        _fail(f"{err}; continue with the same command and --resume", exit_status(err.signum))
+    except KeyboardInterrupt:
+        # Ctrl-C outside training's own handler (start-up, tokenizer training, use commands).
+        _fail("interrupted", 130)
     except BrokenPipeError:
         sys.stderr.close()  # the reader went away (e.g. `| head`): not an error
         sys.exit(0)
     except Exception as err:
-        _interrupted_or_unexpected(err, debug)
+        _unexpected(err, debug)
+    else:
+        sys.exit(status if isinstance(status, int) else 0)
 
 
-def _interrupted_or_unexpected(err: Exception, debug: bool) -> None:
-    from seqcli.train.signals import exit_status
-
-    if type(err).__name__ == "TrainingInterrupted":
-        _fail(f"{err}; continue with the same command and --resume", exit_status(err.signum))
+def _unexpected(err: Exception, debug: bool) -> None:
     if debug:
         raise err
     _fail(f"unexpected error: {type(err).__name__}: {err} (run 'seqcli --debug …' for the traceback)", 1)

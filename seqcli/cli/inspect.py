@@ -16,26 +16,62 @@ __all__ = ["evaluate", "info"]
 
 def evaluate(
     model: o.ModelDir,
-    data: o.InputFile,
+    data: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            metavar="[DATA]...",
+            help="Evaluation data, as the task reads it: a text file (language model), a CoNLL file "
+            "(tagger), a TSV (classifier, speech manifest), two aligned files or a TSV (translator); "
+            "none for word vectors. - reads standard input.",
+            show_default=False,
+        ),
+    ] = None,
+    analogies: Annotated[
+        Path | None,
+        typer.Option(help="Word vectors: analogy questions (questions-words format).", show_default=False),
+    ] = None,
+    similarity: Annotated[
+        Path | None,
+        typer.Option(help="Word vectors: word pairs with human similarity scores.", show_default=False),
+    ] = None,
+    restrict: Annotated[
+        int, typer.Option(help="Word vectors: answer analogies among this many most frequent words.")
+    ] = 30000,
+    batch_size: Annotated[int, typer.Option(help="Sequences per evaluation batch.")] = 64,
     output_format: o.OutputFormat = "text",
     encoding_errors: o.EncodingErrors = "strict",
     device: o.Device = "auto",
     threads: o.Threads = None,
 ) -> None:
-    """Evaluate a checkpoint on data: perplexity (and bits per character) for language models."""
+    """Evaluate a checkpoint with its task's measures; the last line holds the figures.
+
+    Language models: loss, perplexity (bits per character for character models). Each task's
+    headline figure comes first; details (tables, signatures) are printed before that line.
+    """
     check_format(output_format, ("text", "jsonl"))
-    import torch
-
     from seqcli.tasks import evaluate_checkpoint
-    from seqcli.train.devices import resolve_device
+    from seqcli.tasks.registry import EvalRequest
+    from seqcli.train.devices import configure_threads, resolve_device
 
-    if threads:
-        torch.set_num_threads(threads)
-    figures = evaluate_checkpoint(model, data, device=resolve_device(device), encoding_errors=encoding_errors)
+    configure_threads(threads)
+    request = EvalRequest(
+        data=tuple(data or ()),
+        device=resolve_device(device),
+        encoding_errors=encoding_errors,
+        options={
+            "analogies": analogies,
+            "similarity": similarity,
+            "restrict": restrict,
+            "batch_size": batch_size,
+        },
+    )
+    evaluation = evaluate_checkpoint(model, request)
     if output_format == "jsonl":
-        emit(json.dumps(figures))
-    else:
-        emit("  ".join(f"{name} {_number(value)}" for name, value in figures.items()))
+        emit(json.dumps({name: _json_number(value) for name, value in evaluation.figures.items()}))
+        return
+    for line in evaluation.details:
+        emit(line)
+    emit("  ".join(f"{name} {_number(value)}" for name, value in evaluation.figures.items()))
 
 
 def info(
@@ -59,6 +95,10 @@ def info(
         emit(render_summary(summary))
     if plot is not None:
         plot_curves(model, plot)
+
+
+def _json_number(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else value
 
 
 def _number(value: float) -> str:

@@ -3,34 +3,49 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
 from seqcli.cli import options as o
 from seqcli.cli.output import check_format, emit, training_summary
+from seqcli.cli.training import TrainSetup, train_command
 from seqcli.errors import SeqcliError
 
 __all__ = ["sample", "score", "train_lm"]
 
+CELLS = (
+    "rnn",
+    "rnn-relu",
+    "gru",
+    "lstm",
+    "rnn-textbook",
+    "gru-simple",
+    "gru-textbook",
+    "lstm-textbook",
+    "lstm-peephole",
+)
 CELL_HELP = (
     "Recurrent cell: rnn, rnn-relu, gru, lstm (PyTorch's fused cells); rnn-textbook, gru-simple, "
     "gru-textbook, lstm-textbook, lstm-peephole (the course's equations, step by step; slower)."
 )
 
 
+@train_command(lr=2e-3, clip=0.25)
 def train_lm(
     corpus: Annotated[
-        Path, typer.Argument(metavar="CORPUS", help="Training text (UTF-8).", show_default=False)
+        Path,
+        typer.Argument(
+            metavar="CORPUS", help="Training text (UTF-8), or - for standard input.", show_default=False
+        ),
     ],
-    output: o.OutputDir,
     valid: Annotated[Path | None, typer.Option(help="Validation text.", show_default=False)] = None,
     tokenizer: Annotated[
         str,
         typer.Option(
-            help="char, word, bpe or unigram (trained on CORPUS), or a directory from train-tokenizer."
+            metavar="char|word|bpe|unigram|DIR",
+            help="Trained on CORPUS: char, word, bpe or unigram; or a directory from train-tokenizer.",
         ),
     ] = "char",
     vocab_size: Annotated[int, typer.Option(help="Vocabulary size for bpe/unigram.")] = 8000,
@@ -39,14 +54,14 @@ def train_lm(
         int | None,
         typer.Option(help="Word/char tokenizer: keep this many most frequent.", show_default=False),
     ] = None,
-    cell: Annotated[str, typer.Option(help=CELL_HELP)] = "lstm",
+    cell: Annotated[Literal[CELLS], typer.Option(help=CELL_HELP)] = "lstm",
     layers: Annotated[int, typer.Option(help="Recurrent layers (a deep RNN).")] = 2,
     hidden: Annotated[int, typer.Option(help="Hidden units per layer.")] = 256,
     embedding: Annotated[
         int | None, typer.Option(help="Embedding size (default: the same as --hidden).", show_default=False)
     ] = None,
     dropout: Annotated[
-        float, typer.Option(help="Dropout on embeddings, between layers and on outputs.")
+        float, typer.Option(help="Dropout on embeddings, between layers and on outputs, in [0, 1).")
     ] = 0.2,
     tie_weights: Annotated[
         bool, typer.Option(help="Share the embedding and output matrices (Press & Wolf 2017).")
@@ -57,30 +72,9 @@ def train_lm(
     ] = None,
     bptt: Annotated[int, typer.Option(help="Truncated backpropagation window, in tokens.")] = 35,
     batch_size: o.BatchSize = 20,
-    epochs: o.Epochs = None,
-    max_steps: o.MaxSteps = None,
-    max_time: o.MaxTime = None,
-    optimizer: o.Optimizer = "adam",
-    lr: o.LearningRate = 2e-3,
-    weight_decay: o.WeightDecay = 0.0,
-    momentum: o.Momentum = 0.0,
-    schedule: o.Schedule = "constant",
-    lr_decay: o.LrDecay = 0.25,
-    decay_start: o.DecayStart = 4,
-    warmup_steps: o.WarmupSteps = 0,
-    clip: o.Clip = 0.25,
-    clip_value: o.ClipValue = None,
-    eval_every: o.EvalEvery = None,
-    patience: o.Patience = None,
-    max_bad_steps: o.MaxBadSteps = 10,
-    resume: o.Resume = False,
-    overwrite: o.Overwrite = False,
-    amp: o.Amp = False,
     encoding_errors: o.EncodingErrors = "strict",
-    device: o.Device = "auto",
-    seed: o.Seed = 0,
-    threads: o.Threads = None,
-    quiet: o.Quiet = False,
+    *,
+    setup: TrainSetup,
 ) -> None:
     """Train a recurrent language model on a text corpus.
 
@@ -89,17 +83,13 @@ def train_lm(
     encoded once into a token cache ($SEQCLI_CACHE_DIR, default ~/.cache/seqcli) and read
     from disk, so corpora larger than memory train.
     """
-    from seqcli.data.token_cache import default_cache_dir
     from seqcli.tasks.lm import LMDataConfig
     from seqcli.tasks.lm_train import TokenizerChoice, train_language_model
-    from seqcli.tasks.training import RunOptions
-    from seqcli.train.trainer import TrainConfig
 
-    limits = {"epochs": epochs, "max_steps": max_steps, "max_time": o.parse_duration(max_time)}
     result = train_language_model(
         corpus,
         valid,
-        run=RunOptions(output, device, threads, overwrite, resume, quiet, default_cache_dir(), argv=sys.argv),
+        run=setup.run,
         model={
             "cell": cell,
             "embedding_dim": embedding or hidden,
@@ -110,28 +100,12 @@ def train_lm(
             "init_range": init_range,
         },
         data=LMDataConfig(batch_size=batch_size, bptt=bptt),
-        training=TrainConfig(
-            optimizer=optimizer,
-            lr=lr,
-            weight_decay=weight_decay,
-            momentum=momentum,
-            schedule=schedule,
-            lr_decay=lr_decay,
-            decay_start=decay_start,
-            warmup_steps=warmup_steps,
-            clip=clip,
-            clip_value=clip_value,
-            eval_every=eval_every,
-            patience=patience,
-            max_bad_steps=max_bad_steps,
-            seed=seed,
-            amp=amp,
-        ),
-        limits={name: value for name, value in limits.items() if value is not None},
+        training=setup.training,
         tokenizer=TokenizerChoice(tokenizer, vocab_size, min_count, max_vocab),
+        given=setup.given,
         encoding_errors=encoding_errors,
     )
-    training_summary(result, output, quiet=quiet)
+    training_summary(result, setup.run.run_dir, quiet=setup.run.quiet)
 
 
 def sample(

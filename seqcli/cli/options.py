@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
 from seqcli.errors import SeqcliError
 
-__all__ = ["parse_duration"]
+__all__ = ["parse_duration", "parse_save_every"]
 
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?$")
 
 
-def parse_duration(text: str | None) -> float | None:
+def parse_duration(text: str | None, option: str = "--max-time") -> float | None:
     """Seconds from ``90``, ``90s``, ``15m``, ``1h30m`` or ``1.5h``.
 
     >>> parse_duration("15m"), parse_duration("1h30m"), parse_duration("45")
@@ -25,9 +25,31 @@ def parse_duration(text: str | None) -> float | None:
         return None
     match = _DURATION.match(text.strip())
     if not text.strip() or match is None:
-        raise SeqcliError(f"--max-time {text!r} is not a duration like 90s, 15m or 1h30m")
+        raise SeqcliError(f"{option} {text!r} is not a duration like 90s, 15m or 1h30m")
     hours, minutes, seconds = (float(part) if part else 0.0 for part in match.groups())
     return hours * 3600 + minutes * 60 + seconds
+
+
+def parse_save_every(text: str) -> tuple[float | None, int | None]:
+    """``--save-every``: a duration (seconds between saves), ``N steps``, or ``off``.
+
+    >>> parse_save_every("5m"), parse_save_every("2000steps"), parse_save_every("off")
+    ((300.0, None), (None, 2000), (None, None))
+    """
+    text = text.strip().lower()
+    if text in ("off", "never", "none"):
+        return None, None
+    if text.endswith("steps"):
+        count = text[: -len("steps")].strip()
+        if not count.isdigit() or int(count) < 1:
+            raise SeqcliError(f"--save-every {text!r}: expected a positive step count such as 500steps")
+        return None, int(count)
+    try:
+        return parse_duration(text, option="--save-every"), None
+    except SeqcliError:
+        raise SeqcliError(
+            f"--save-every {text!r} is not a duration (5m), a step count (500steps) or off"
+        ) from None
 
 
 ModelDir = Annotated[
@@ -37,16 +59,22 @@ ModelDir = Annotated[
     ),
 ]
 OutputDir = Annotated[
-    Path, typer.Option("-o", "--output", help="Checkpoint directory to write.", show_default=False)
+    Path,
+    typer.Option("-o", "--output", help="Run directory to write the checkpoint into.", show_default=False),
 ]
 InputFile = Annotated[
     Path, typer.Argument(help="Input text file, or - for standard input.", show_default=False)
 ]
-Device = Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")]
+Device = Annotated[Literal["auto", "cpu", "cuda"], typer.Option(help="auto: CUDA when present.")]
 Seed = Annotated[int, typer.Option(help="Random seed (same seed, same result).")]
 OptionalSeed = Annotated[int | None, typer.Option("--seed", help="Random seed; omit for a fresh draw.")]
 Threads = Annotated[
-    int | None, typer.Option(help="CPU threads for torch (default: torch's choice).", show_default=False)
+    int | None,
+    typer.Option(
+        help="CPU threads for torch's kernels (>= 1). Default: one per CPU core this process may use; "
+        "on a machine shared with other jobs, fewer threads are often faster.",
+        show_default=False,
+    ),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or logs on stderr.")]
 EncodingErrors = Annotated[
@@ -55,7 +83,7 @@ EncodingErrors = Annotated[
         help="What to do with bytes that are not UTF-8: strict (stop with file:line), replace or ignore."
     ),
 ]
-OutputFormat = Annotated[str, typer.Option("--format", help="Output format: text or jsonl.")]
+OutputFormat = Annotated[Literal["text", "jsonl"], typer.Option("--format", help="Output format.")]
 BatchSize = Annotated[int, typer.Option(help="Sequences per batch (per process under torchrun).")]
 
 # Training options shared by every train-<task> command.
@@ -69,18 +97,15 @@ MaxTime = Annotated[
     str | None,
     typer.Option(help="Stop after this much training time, e.g. 15m or 1h30m.", show_default=False),
 ]
-Optimizer = Annotated[str, typer.Option(help="sgd, adam or adamw.")]
+Optimizer = typer.Option(help="Optimiser.")
 LearningRate = Annotated[float, typer.Option("--lr", help="Learning rate.")]
 WeightDecay = Annotated[float, typer.Option(help="Weight decay (L2 for sgd/adam, decoupled for adamw).")]
 Momentum = Annotated[float, typer.Option(help="Momentum for sgd.")]
-Schedule = Annotated[
-    str,
-    typer.Option(
-        help="Learning-rate schedule: constant; plateau (×--lr-decay when validation does not "
-        "improve); step (×--lr-decay every epoch after --decay-start); cosine (to zero by the "
-        "end of the step or time budget)."
-    ),
-]
+Schedule = typer.Option(
+    help="Learning-rate schedule: constant; plateau (×--lr-decay when validation does not "
+    "improve); step (×--lr-decay every epoch after --decay-start); cosine (to zero by the "
+    "end of the step or time budget)."
+)
 LrDecay = Annotated[float, typer.Option(help="Decay factor for the plateau and step schedules.")]
 DecayStart = Annotated[int, typer.Option(help="Epochs at the full rate before the step schedule decays.")]
 WarmupSteps = Annotated[int, typer.Option(help="Steps of linear learning-rate warm-up.")]
@@ -97,6 +122,28 @@ Patience = Annotated[
     typer.Option(help="Stop after this many validations without improvement.", show_default=False),
 ]
 MaxBadSteps = Annotated[int, typer.Option(help="Stop after this many non-finite losses in a row.")]
-Resume = Annotated[bool, typer.Option(help="Continue the run in --output from its saved state.")]
+Resume = Annotated[
+    bool,
+    typer.Option(
+        help="Continue the run in --output from its saved state. Model, tokenizer, data and optimiser "
+        "settings come from the run (giving a different one is an error); limits, evaluation, "
+        "patience and saving options given again replace the saved ones."
+    ),
+]
+NewData = Annotated[
+    bool,
+    typer.Option(help="With --resume: accept training data that differs from the run's (path or content)."),
+]
+SaveEvery = Annotated[
+    str,
+    typer.Option(
+        help="Save the resumable state this often, between validations: a duration (5m), a step "
+        "count (500steps) or off.",
+        metavar="DURATION|Nsteps|off",
+    ),
+]
+Compile = Annotated[
+    bool, typer.Option(help="Compile the model with torch.compile (faster steps, slow start).")
+]
 Overwrite = Annotated[bool, typer.Option(help="Replace the run already in --output.")]
 Amp = Annotated[bool, typer.Option(help="bf16 autocast (CUDA only; ignored on CPU).")]

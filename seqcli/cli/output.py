@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,9 +29,13 @@ def check_format(name: str, allowed: tuple[str, ...]) -> None:
 
 
 def training_summary(result: Any, run_dir: Path, *, quiet: bool) -> None:
-    best = f"; best validation loss {result.best_loss:.4f}" if result.best_loss is not None else ""
-    stderr_console(quiet).print(
-        f"[bold green]done[/] ({result.stop_reason}) after {result.steps} steps "
-        f"in {result.elapsed:.0f} s{best}; "
-        f"checkpoint in {run_dir}"
+    """One unwrapped line on stderr, from rank 0 alone under torchrun (RANK set by torchrun)."""
+    if quiet or os.environ.get("RANK", "0") != "0":
+        return
+    best = (
+        f"; best validation {result.metric} {result.best_score:.4f}" if result.best_score is not None else ""
+    )
+    sys.stderr.write(
+        f"done ({result.stop_reason}) after {result.steps} steps in {result.elapsed:.0f} s{best}; "
+        f"checkpoint in {run_dir}\n"
     )

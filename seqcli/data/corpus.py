@@ -9,7 +9,9 @@ split at a character boundary). Bytes that are not UTF-8 stop the read with
 
 from __future__ import annotations
 
+import hashlib
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +26,7 @@ __all__ = [
     "input_size",
     "iter_lines",
     "iter_text_chunks",
+    "spool_stdin",
 ]
 
 ENCODING_ERRORS = ("strict", "replace", "ignore")
@@ -132,3 +135,22 @@ def iter_lines(path: Path, *, encoding_errors: str = "strict") -> Iterator[str]:
         yield from lines
     if partial:
         yield partial
+
+
+def spool_stdin(directory: Path | None) -> Path:
+    """Copy standard input once into ``directory`` (a temporary one if None) and return the
+    file: a corpus read from a pipe is needed twice, to train the tokenizer and to encode."""
+    if directory is None:
+        directory = Path(tempfile.mkdtemp(prefix="seqcli-stdin-"))
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".stdin-", suffix=".tmp", delete=False) as out:
+            for block in iter(lambda: sys.stdin.buffer.read(1 << 20), b""):
+                digest.update(block)
+                out.write(block)
+        target = directory / f"stdin-{digest.hexdigest()[:16]}.txt"
+        Path(out.name).replace(target)
+    except OSError as err:
+        raise SeqcliError(f"{directory}: cannot spool standard input there ({err.strerror or err})") from None
+    return target

@@ -19,8 +19,9 @@ import numpy as np
 
 from seqcli.atomic import atomic_path, atomic_write_text
 from seqcli.data.corpus import STDIN, check_readable, iter_text_chunks
+from seqcli.errors import SeqcliError
 
-__all__ = ["default_cache_dir", "token_stream"]
+__all__ = ["check_cache_dir", "default_cache_dir", "token_stream"]
 
 CACHE_FORMAT = 1
 Progress = Callable[[int], None]
@@ -42,6 +43,20 @@ def default_cache_dir() -> Path:
         return Path(env)
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "seqcli"
+
+
+def check_cache_dir(cache_dir: Path) -> None:
+    """Refuse a cache directory that cannot be created or written, before any work starts."""
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        probe = cache_dir / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise SeqcliError(
+            f"{cache_dir}: the token cache cannot be written there ({err.strerror or err}); "
+            "set SEQCLI_CACHE_DIR to a writable directory"
+        ) from None
 
 
 def _id_dtype(vocab_size: int) -> np.dtype:

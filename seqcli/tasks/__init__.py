@@ -1,8 +1,8 @@
 """Tasks: each says how its data becomes batches, its loss, evaluation and prediction.
 
-``read_task_config`` is how commands that work on any checkpoint (``evaluate``, ``info``)
-read one: it refuses a task this seqcli does not know. ``evaluate_checkpoint`` dispatches
-on that task.
+``TASKS`` is the registry (see :mod:`seqcli.tasks.registry`): a new task adds one entry
+here and touches nothing else. ``read_task_config`` is how commands that work on any
+checkpoint (``evaluate``, ``info``) read one: it refuses a task this seqcli does not know.
 """
 
 from __future__ import annotations
@@ -10,31 +10,34 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from seqcli.errors import SeqcliError
+from seqcli.tasks.registry import EvalRequest, Evaluation, Metric, TaskEntry
 from seqcli.train import checkpoint
 
-__all__ = ["TASKS", "evaluate_checkpoint", "read_task_config"]
+__all__ = ["TASKS", "evaluate_checkpoint", "read_task_config", "task_entry"]
 
-TASKS = ("lm",)
+TASKS: dict[str, TaskEntry] = {
+    entry.name: entry
+    for entry in (TaskEntry("lm", "language model", Metric("loss", "min"), "seqcli.tasks.lm_use"),)
+}
+
+
+def task_entry(name: str, where: Path | str = "config.json") -> TaskEntry:
+    if name not in TASKS:
+        raise SeqcliError(
+            f"{where}: unknown task {name!r} (this seqcli knows {', '.join(TASKS)}); "
+            "was it written by a newer seqcli?"
+        )
+    return TASKS[name]
 
 
 def read_task_config(run_dir: Path) -> dict[str, Any]:
     config = checkpoint.read_config(run_dir)
-    if config["task"] not in TASKS:
-        raise SeqcliError(
-            f"{run_dir / checkpoint.CONFIG_FILE}: unknown task {config['task']!r} "
-            f"(this seqcli knows {', '.join(TASKS)}); was it written by a newer seqcli?"
-        )
+    task_entry(config["task"], run_dir / checkpoint.CONFIG_FILE)
     return config
 
 
-def evaluate_checkpoint(
-    run_dir: Path, data: Path, *, device: torch.device, encoding_errors: str = "strict"
-) -> dict[str, float]:
-    """Evaluate any checkpoint on ``data`` with its own task's measure."""
-    read_task_config(run_dir)
-    from seqcli.tasks.lm_use import evaluate_corpus, load_language_model
-
-    return evaluate_corpus(load_language_model(run_dir, device), data, encoding_errors=encoding_errors)
+def evaluate_checkpoint(run_dir: Path, request: EvalRequest) -> Evaluation:
+    """Evaluate any checkpoint with its own task's measure."""
+    config = read_task_config(run_dir)
+    return TASKS[config["task"]].evaluate(run_dir, request)

@@ -23,9 +23,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seqcli.errors import SeqcliError
+from seqcli.metrics.selection import Metric
 from seqcli.models.lm import LanguageModel, LanguageModelConfig
 from seqcli.models.rnn import detach_state
 from seqcli.train.distributed import DistContext
+from seqcli.train.trainer import TaskBase
 
 __all__ = ["LMDataConfig", "LanguageModelTask", "evaluate_stream", "stream_rows"]
 
@@ -66,10 +68,11 @@ def _windows(length: int, bptt: int) -> int:
     return math.ceil((length - 1) / bptt)
 
 
-class LanguageModelTask:
+class LanguageModelTask(TaskBase):
     """Batches, loss and evaluation of a recurrent language model (see module docstring)."""
 
     unit = "tok"
+    metric = Metric("loss", "min")
 
     def __init__(
         self,
@@ -87,6 +90,7 @@ class LanguageModelTask:
         self.valid_ids = valid_ids
         self.data, self.char_level = data, char_level
         self.hidden: Any = None
+        self._previous_hidden: Any = None
 
     def steps_per_epoch(self) -> int:
         return _windows(self.rows.shape[1], self.data.bptt)
@@ -101,9 +105,15 @@ class LanguageModelTask:
         inputs, targets = batch
         hidden = _to_device(self.hidden, inputs.device)
         logits, hidden = model(inputs, hidden)
-        self.hidden = detach_state(hidden)
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1))
+        self._previous_hidden, self.hidden = self.hidden, detach_state(hidden)
+        loss = F.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1), reduction="sum"
+        )
         return loss, targets.numel()
+
+    def rollback(self) -> None:
+        # A skipped step must not carry its (possibly non-finite) state into the next window.
+        self.hidden = self._previous_hidden
 
     def evaluate(self, model: nn.Module) -> dict[str, float] | None:
         if self.valid_ids is None:

@@ -1,28 +1,50 @@
 """``seqcli train-lm``: tokenizer, corpus encoding, model and Trainer put together.
 
-On ``--resume`` the checkpoint decides the tokenizer, model, data and training settings;
-only the stopping limits (epochs, steps, time) given on the command line replace the saved
-ones, so a finished run can be extended.
+Every option and input is checked before the run directory is touched (see
+:mod:`seqcli.tasks.training`). On ``--resume`` the checkpoint decides the tokenizer, model,
+data and optimiser settings: giving a different one is an error naming it, and so is a
+different corpus unless ``--new-data`` says so. Limits, evaluation, patience and saving
+options given again replace the saved ones, so a finished run can be extended.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+import math
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from seqcli.data.corpus import check_readable
 from seqcli.errors import SeqcliError
 from seqcli.models.lm import LanguageModel, LanguageModelConfig
+from seqcli.models.rnn import CELL_TYPES
 from seqcli.tasks.lm import TASK, LanguageModelTask, LMDataConfig
-from seqcli.tasks.training import RunOptions, TrainingSession
+from seqcli.tasks.training import RunOptions, TrainingSession, data_fingerprint, resume_conflicts
 from seqcli.text import TOKENIZER_TYPES, Tokenizer, load_tokenizer, train_tokenizer
+from seqcli.text.tokenizer import CONFIG_FILE as TOKENIZER_FILE
 from seqcli.train.trainer import TrainConfig, TrainResult
 
 __all__ = ["TokenizerChoice", "train_language_model"]
 
-LIMITS = ("epochs", "max_steps", "max_time")
+# Command-line option -> (config.json section, key); what --resume compares.
+RESUME_CHECKED = {
+    "cell": ("--cell", "model", "cell"),
+    "hidden": ("--hidden", "model", "hidden_size"),
+    "embedding": ("--embedding", "model", "embedding_dim"),
+    "layers": ("--layers", "model", "num_layers"),
+    "dropout": ("--dropout", "model", "dropout"),
+    "tie_weights": ("--tie-weights", "model", "tie_weights"),
+    "init_range": ("--init-range", "model", "init_range"),
+    "bptt": ("--bptt", "data", "bptt"),
+    "batch_size": ("--batch-size", "data", "batch_size"),
+    "tokenizer": ("--tokenizer", "tokenizer", "spec"),
+    "vocab_size": ("--vocab-size", "tokenizer", "vocab_size"),
+    "min_count": ("--min-count", "tokenizer", "min_count"),
+    "max_vocab": ("--max-vocab", "tokenizer", "max_vocab"),
+    "encoding_errors": ("--encoding-errors", "corpus", "encoding_errors"),
+}
 
 
 @dataclass(frozen=True)
@@ -34,6 +56,18 @@ class TokenizerChoice:
     min_count: int = 1
     max_vocab: int | None = None
 
+    def check(self) -> None:
+        if self.spec not in TOKENIZER_TYPES and not (Path(self.spec) / TOKENIZER_FILE).is_file():
+            raise SeqcliError(
+                f"--tokenizer {self.spec}: neither a type ({', '.join(TOKENIZER_TYPES)}) "
+                "nor a directory written by 'seqcli train-tokenizer'"
+            )
+        for option, value in (("--vocab-size", self.vocab_size), ("--min-count", self.min_count)):
+            if value < 1:
+                raise SeqcliError(f"{option} must be at least 1, got {value}")
+        if self.max_vocab is not None and self.max_vocab < 1:
+            raise SeqcliError(f"--max-vocab must be at least 1, got {self.max_vocab}")
+
 
 def train_language_model(
     train: Path,
@@ -43,48 +77,116 @@ def train_language_model(
     model: dict[str, Any],
     data: LMDataConfig,
     training: TrainConfig,
-    limits: dict[str, Any],
     tokenizer: TokenizerChoice,
+    given: frozenset[str] | None = None,
     encoding_errors: str = "strict",
 ) -> TrainResult:
     """Train a language model into ``run.run_dir``. ``model`` holds LanguageModelConfig fields
-    except vocab_size; ``limits`` the stopping limits given explicitly (they win on resume)."""
+    except vocab_size; ``given`` names the options the user typed (None: all of them), which
+    --resume checks against the saved run."""
+    given = frozenset(RESUME_CHECKED) | frozenset(_LIMITS) if given is None else given
+    _check_model(model)
+    tokenizer.check()
     session = TrainingSession(run)
+    train = session.input_path(train)
+    for path in (train, valid):
+        if path is not None:
+            check_readable(path)
     saved = session.saved_config()
     if saved is not None:
-        return _resume(session, saved, train, valid, limits, encoding_errors)
-    tok = _make_tokenizer(tokenizer, train, encoding_errors)
-    if session.dist.is_main:
-        tok.save(run.run_dir)
-    try:
+        requested = {
+            option: (section, key, _requested_value(name, model, data, tokenizer, encoding_errors))
+            for name, (option, section, key) in RESUME_CHECKED.items()
+            if name in given
+        }
+        conflicts = resume_conflicts(saved, requested)
+        if conflicts:
+            raise SeqcliError(
+                f"--resume {run.run_dir}: these options differ from the saved run: {'; '.join(conflicts)}; "
+                "drop them to continue the run, or train a new one"
+            )
+        session.check_data(saved, {"train": data_fingerprint(train)})
+        training = session.training_config(training, saved, given)
+        tok = load_tokenizer(run.run_dir)
+        model_config = _saved(LanguageModelConfig, saved, "model", run.run_dir)
+        data = _saved(LMDataConfig, saved, "data", run.run_dir)
+    else:
+        tok = session.rank0_first(lambda: _make_tokenizer(tokenizer, train, encoding_errors))
         model_config = LanguageModelConfig(vocab_size=tok.vocab_size, **model)
-    except ValueError as err:
-        raise SeqcliError(str(err)) from None
-    training = replace(training, **limits)
-    session.write_config(_config_record(model_config, tok, data, training, train, valid, encoding_errors))
-    return _fit(session, tok, model_config, data, training, train, valid, encoding_errors)
+    train_ids, valid_ids = _encode(session, tok, train, valid, encoding_errors)
+    task = LanguageModelTask(
+        train_ids, valid_ids, data, char_level=tok.kind == "char", dist=session.dist, source=str(train)
+    )
+    record = _config_record(model_config, tok, tokenizer, data, training, train, valid, encoding_errors)
+    session.begin(record)
+    if saved is None and session.dist.is_main:
+        tok.save(run.run_dir)
+    torch.manual_seed(training.seed)  # the initial weights are part of what --seed fixes
+    return session.train(task, LanguageModel(model_config), training)
 
 
-def _resume(session, saved, train, valid, limits, encoding_errors) -> TrainResult:
-    tok = load_tokenizer(session.run_dir)
-    model_config = LanguageModelConfig(**saved["model"])
-    data = LMDataConfig(**saved["data"])
-    training = replace(TrainConfig(**saved["training"]), **limits)
-    return _fit(session, tok, model_config, data, training, train, valid, encoding_errors)
+_LIMITS = ("epochs", "max_steps", "max_time")
 
 
-def _fit(session, tok, model_config, data, training, train, valid, encoding_errors) -> TrainResult:
+def _check_model(model: dict[str, Any]) -> None:
+    """Model options named as typed, before any work (the model classes name their fields)."""
+    if model.get("cell", "lstm") not in CELL_TYPES:
+        raise SeqcliError(f"--cell must be one of {', '.join(CELL_TYPES)}, got {model['cell']!r}")
+    for option, key in (
+        ("--hidden", "hidden_size"),
+        ("--embedding", "embedding_dim"),
+        ("--layers", "num_layers"),
+    ):
+        if key in model and model[key] < 1:
+            raise SeqcliError(f"{option} must be at least 1, got {model[key]}")
+    dropout = model.get("dropout", 0.0)
+    if not 0.0 <= dropout < 1.0:
+        raise SeqcliError(f"--dropout must be in [0, 1), got {dropout}")
+    init_range = model.get("init_range")
+    if init_range is not None and not (math.isfinite(init_range) and init_range > 0):
+        raise SeqcliError(f"--init-range must be a finite number > 0, got {init_range}")
+    if model.get("tie_weights") and model.get("embedding_dim") != model.get("hidden_size"):
+        raise SeqcliError(
+            f"--tie-weights needs --embedding equal to --hidden (got {model.get('embedding_dim')} "
+            f"and {model.get('hidden_size')})"
+        )
+
+
+def _requested_value(name, model, data, tokenizer, encoding_errors) -> Any:
+    values = {
+        "cell": model.get("cell"),
+        "hidden": model.get("hidden_size"),
+        "embedding": model.get("embedding_dim"),
+        "layers": model.get("num_layers"),
+        "dropout": model.get("dropout"),
+        "tie_weights": model.get("tie_weights"),
+        "init_range": model.get("init_range"),
+        "bptt": data.bptt,
+        "batch_size": data.batch_size,
+        "tokenizer": tokenizer.spec,
+        "vocab_size": tokenizer.vocab_size,
+        "min_count": tokenizer.min_count,
+        "max_vocab": tokenizer.max_vocab,
+        "encoding_errors": encoding_errors,
+    }
+    return values[name]
+
+
+def _saved(cls, saved: dict[str, Any], section: str, run_dir: Path):
+    try:
+        return cls(**saved[section])
+    except (KeyError, TypeError, ValueError, SeqcliError) as err:
+        raise SeqcliError(f"{run_dir / 'config.json'}: invalid {section} settings ({err})") from None
+
+
+def _encode(session, tok, train, valid, encoding_errors):
     train_ids = session.encode(train, tok, encoding_errors=encoding_errors)
     if len(train_ids) == 0:
         raise SeqcliError(f"{train}: the corpus is empty (no tokens)")
     valid_ids = session.encode(valid, tok, encoding_errors=encoding_errors) if valid else None
     if valid_ids is not None and len(valid_ids) < 2:
         raise SeqcliError(f"{valid}: the validation corpus has fewer than 2 tokens")
-    torch.manual_seed(training.seed)  # the initial weights are part of what --seed fixes
-    task = LanguageModelTask(
-        train_ids, valid_ids, data, char_level=tok.kind == "char", dist=session.dist, source=str(train)
-    )
-    return session.train(task, LanguageModel(model_config), training)
+    return train_ids, valid_ids
 
 
 def _make_tokenizer(choice: TokenizerChoice, train: Path, encoding_errors: str) -> Tokenizer:
@@ -97,20 +199,16 @@ def _make_tokenizer(choice: TokenizerChoice, train: Path, encoding_errors: str) 
             max_vocab=choice.max_vocab,
             encoding_errors=encoding_errors,
         )
-    path = Path(choice.spec)
-    if not path.is_dir():
-        raise SeqcliError(
-            f"--tokenizer {choice.spec}: neither a type ({', '.join(TOKENIZER_TYPES)}) "
-            "nor a directory written by 'seqcli train-tokenizer'"
-        )
-    return load_tokenizer(path)
+    return load_tokenizer(Path(choice.spec))
 
 
-def _config_record(model_config, tok, data, training, train, valid, encoding_errors) -> dict[str, Any]:
+def _config_record(
+    model_config, tok, choice, data, training, train, valid, encoding_errors
+) -> dict[str, Any]:
     return {
         "task": TASK,
         "model": asdict(model_config),
-        "tokenizer": {"type": tok.kind},
+        "tokenizer": {"type": tok.kind, **asdict(choice)},
         "data": asdict(data),
         "training": asdict(training),
         "corpus": {
@@ -118,4 +216,5 @@ def _config_record(model_config, tok, data, training, train, valid, encoding_err
             "valid": str(valid) if valid else None,
             "encoding_errors": encoding_errors,
         },
+        "data_files": {"train": data_fingerprint(train)},
     }

@@ -22,6 +22,7 @@ from seqcli.errors import SeqcliError
 from seqcli.models.lm import LanguageModel
 from seqcli.models.rnn import select_state
 from seqcli.tasks.lm import TASK, build_model, evaluate_stream
+from seqcli.tasks.registry import EvalRequest, Evaluation
 from seqcli.text import EOS_ID, UNK_ID, Tokenizer, load_tokenizer
 from seqcli.train import checkpoint
 
@@ -29,6 +30,7 @@ __all__ = [
     "GeneratedText",
     "LineScore",
     "LoadedModel",
+    "evaluate",
     "evaluate_corpus",
     "generate",
     "load_language_model",
@@ -183,3 +185,11 @@ def evaluate_corpus(
     if loaded.tokenizer.kind == "char":
         figures["bpc"] = loss / math.log(2)
     return figures
+
+
+def evaluate(run_dir: Path, request: EvalRequest) -> Evaluation:
+    """The registry's entry point: ``seqcli evaluate -m RUN CORPUS`` on a language model."""
+    if len(request.data) != 1:
+        raise SeqcliError(f"a language model is evaluated on one text file, got {len(request.data)}")
+    loaded = load_language_model(run_dir, request.device)
+    return Evaluation(evaluate_corpus(loaded, request.data[0], encoding_errors=request.encoding_errors))

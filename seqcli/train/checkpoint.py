@@ -58,7 +58,8 @@ WEIGHTS_FILE = "model.safetensors"
 STATE_FILE = "state/trainer.pt"
 METRICS_FILE = "metrics.jsonl"
 RUN_FILE = "run.json"
-# Files a run writes; --overwrite removes exactly these and nothing else of the user's.
+# Files a run writes; --overwrite removes exactly these (and the files its task declares,
+# see seqcli.tasks.registry.TaskEntry.files) and nothing else of the user's.
 RUN_FILES = (CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE, RUN_FILE, "tokenizer.json", "tokenizer.model")
 REQUIRED_KEYS = ("format_version", "task", "model")
 
@@ -66,8 +67,8 @@ REQUIRED_KEYS = ("format_version", "task", "model")
 def check_run_dir(run_dir: Path, *, overwrite: bool, resume: bool) -> None:
     """Refuse to train into ``run_dir`` if that would clobber another run (reads only).
 
-    A new run needs a missing or empty directory (or ``overwrite``); ``resume`` needs one
-    holding resumable state.
+    A new run needs a missing or empty directory, one that a failed start left without
+    weights or state, or ``overwrite``; ``resume`` needs one holding resumable state.
     """
     if resume and overwrite:
         raise SeqcliError("--resume and --overwrite contradict each other; choose one")
@@ -76,26 +77,41 @@ def check_run_dir(run_dir: Path, *, overwrite: bool, resume: bool) -> None:
             raise SeqcliError(f"{run_dir}: nothing to resume ({STATE_FILE} missing)")
     elif run_dir.exists() and not run_dir.is_dir():
         raise SeqcliError(f"{run_dir}: exists and is not a directory")
-    elif run_dir.exists() and any(run_dir.iterdir()) and not overwrite:
+    elif run_dir.exists() and any(run_dir.iterdir()) and not overwrite and not _never_trained(run_dir):
         raise SeqcliError(
             f"{run_dir}: already holds files (another run?); "
             "pass --overwrite to replace it or --resume to continue it"
         )
 
 
-def prepare_run_dir(run_dir: Path, *, overwrite: bool, resume: bool) -> None:
-    """Check ``run_dir`` (see check_run_dir), clear it for --overwrite, and prove it writable
-    now rather than at the first save."""
+def _never_trained(run_dir: Path) -> bool:
+    """A run directory whose start failed or was interrupted: its records but no weights or state."""
+    has_records = (run_dir / CONFIG_FILE).exists() or (run_dir / RUN_FILE).exists()
+    return has_records and not (run_dir / WEIGHTS_FILE).exists() and not has_state(run_dir)
+
+
+def prepare_run_dir(
+    run_dir: Path, *, overwrite: bool, resume: bool, task_files: tuple[str, ...] = ()
+) -> None:
+    """Check ``run_dir`` (see check_run_dir), clear it for --overwrite (or a failed start's
+    leftovers), and prove it writable now rather than at the first save. ``task_files``:
+    glob patterns of the files the run's task writes besides the common ones."""
     check_run_dir(run_dir, overwrite=overwrite, resume=resume)
-    if overwrite and run_dir.exists():
-        _remove_run_files(run_dir)
+    if not resume and run_dir.exists():
+        _remove_run_files(run_dir, task_files)
     _check_writable(run_dir)
     _remove_stale_temporaries(run_dir)
 
 
-def _remove_run_files(run_dir: Path) -> None:
+def _remove_run_files(run_dir: Path, task_files: tuple[str, ...]) -> None:
     for name in RUN_FILES:
         (run_dir / name).unlink(missing_ok=True)
+    for pattern in task_files:
+        for path in run_dir.glob(pattern):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
     shutil.rmtree(run_dir / "state", ignore_errors=True)
 
 

@@ -30,14 +30,19 @@ class DistContext:
     def is_main(self) -> bool:
         return self.rank == 0
 
-    def max(self, values: list[float], device: torch.device) -> list[float]:
-        """Element-wise maximum over ranks, in one all-reduce: ranks must agree on when to
-        stop and on the time-based learning rate, or their replicas drift apart."""
+    def sum(self, values: torch.Tensor) -> torch.Tensor:
+        """Element-wise sum over ranks (one all-reduce); the tensor itself in one process."""
+        if self.enabled:
+            dist.all_reduce(values, op=dist.ReduceOp.SUM)
+        return values
+
+    def broadcast(self, value: Any) -> Any:
+        """Rank 0's ``value`` (plain data), on every rank."""
         if not self.enabled:
-            return values
-        tensor = torch.tensor(values, dtype=torch.float64, device=device)
-        dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
-        return tensor.tolist()
+            return value
+        box = [value]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
 
     def gather(self, value: Any) -> list[Any]:
         """Every rank's ``value`` (plain data, tensors on CPU), on every rank, in rank order."""

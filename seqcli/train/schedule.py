@@ -1,9 +1,9 @@
 """Learning-rate schedules, computed from the training position so resume is exact.
 
 - ``constant``: the base rate throughout.
-- ``plateau``: multiply by ``decay`` whenever a validation loss fails to improve on the best
-  so far — the classic Penn Treebank recipe (pytorch/examples word_language_model divides
-  by 4, i.e. ``decay=0.25``).
+- ``plateau``: multiply by ``decay`` whenever a validation score fails to improve on the
+  best so far (lower or higher, as the task's selection metric says) — the classic Penn
+  Treebank recipe (pytorch/examples word_language_model divides by 4, i.e. ``decay=0.25``).
 - ``step``: full rate for ``decay_start`` epochs, then multiply by ``decay`` every epoch
   (Zaremba et al. 2014, "Recurrent neural network regularization": 0.5 after epoch 4).
 - ``cosine``: cosine decay to zero over the run (Loshchilov & Hutter 2017, without
@@ -34,7 +34,6 @@ class Schedule:
     decay_start: int = 4
     warmup_steps: int = 0
     plateau_factor: float = 1.0
-    best_loss: float = math.inf
 
     def __post_init__(self) -> None:
         if self.name not in SCHEDULES:
@@ -54,16 +53,13 @@ class Schedule:
             return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
         return 1.0
 
-    def observe(self, validation_loss: float) -> None:
-        """Record a validation loss; ``plateau`` decays when it is no improvement."""
-        if validation_loss < self.best_loss:
-            self.best_loss = validation_loss
-        elif self.name == "plateau":
+    def observe(self, improved: bool) -> None:
+        """Record whether a validation improved on the best so far; ``plateau`` decays if not."""
+        if not improved and self.name == "plateau":
             self.plateau_factor *= self.decay
 
     def state_dict(self) -> dict[str, Any]:
-        return {"plateau_factor": self.plateau_factor, "best_loss": self.best_loss}
+        return {"plateau_factor": self.plateau_factor}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.plateau_factor = float(state["plateau_factor"])
-        self.best_loss = float(state["best_loss"])

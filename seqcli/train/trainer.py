@@ -1,10 +1,18 @@
 """The one training loop every task uses.
 
-A task supplies batches, a loss and an evaluation (:class:`TrainTask`); the Trainer owns
-everything else: optimiser, learning-rate schedule, clipping, devices, bf16 autocast,
-DistributedDataParallel under torchrun, evaluation cadence, early stopping, best/last
-checkpoints, exact resume, graceful stop on signals, non-finite losses, progress and
-``metrics.jsonl``. Nothing here knows what a language model is.
+A task supplies batches, a summed loss with its normaliser, an evaluation and a selection
+metric (:class:`TrainTask`); the Trainer owns everything else: optimiser, learning-rate
+schedule, clipping, devices, bf16 autocast, ``torch.compile``, DistributedDataParallel
+under torchrun, evaluation cadence, early stopping on the task's metric (lower or higher is
+better), best/last checkpoints, time-based saves, exact resume, graceful stop on signals,
+non-finite losses, progress and ``metrics.jsonl``. Nothing here knows what a language
+model is.
+
+Losses are sums over items (tokens, sentences, frames) with a count of those items. Each
+step all-reduces the counts once, so a batch of padded sentences weighs every token the
+same, and two ranks with batch B/2 take exactly the step one process with batch B takes:
+each rank backpropagates ``loss_sum * world_size / global_count`` and DDP averages the
+gradients over ranks.
 """
 
 from __future__ import annotations
@@ -19,7 +27,8 @@ from typing import Any, Protocol
 import torch
 from torch import Tensor, nn
 
-from seqcli.errors import SeqcliError
+from seqcli.errors import SeqcliError, TrainingInterrupted
+from seqcli.metrics.selection import Metric
 from seqcli.train import checkpoint
 from seqcli.train.config import TrainConfig
 from seqcli.train.distributed import DistContext
@@ -27,31 +36,57 @@ from seqcli.train.progress import TrainingProgress
 from seqcli.train.schedule import Schedule
 from seqcli.train.signals import StopRequest
 
-__all__ = ["TrainConfig", "TrainResult", "TrainTask", "Trainer", "TrainingInterrupted"]
+__all__ = ["TaskBase", "TrainConfig", "TrainResult", "TrainTask", "Trainer", "TrainingInterrupted"]
+
+LOSS = Metric("loss", "min")
 
 
 class TrainTask(Protocol):
     """What a task gives the Trainer. Batches may be any nesting of tensors."""
 
-    unit: str  # what ``loss`` counts, for throughput: "tok", "sent", "utt"
+    unit: str  # what ``loss`` counts, for throughput: "tok", "sent", "utt", "word"
+    metric: Metric  # the validation figure that selects the best checkpoint
 
     def steps_per_epoch(self) -> int: ...
 
     def train_batches(self, epoch: int, start: int) -> Iterable[Any]:
-        """The batches of ``epoch`` from index ``start`` on; the same every time (resume)."""
+        """This rank's batches of ``epoch`` from index ``start`` on; the same every time."""
 
-    def loss(self, model: nn.Module, batch: Any) -> tuple[Tensor, int]:
-        """Mean loss over the batch and how many items (e.g. tokens) it averaged."""
+    def loss(self, model: nn.Module, batch: Any) -> tuple[Tensor, Tensor | int]:
+        """Summed loss over the batch's items and how many items (tokens, sentences) it summed."""
 
     def evaluate(self, model: nn.Module) -> dict[str, float] | None:
-        """Validation figures including "loss", or None without validation data."""
+        """Validation figures including ``metric.name`` (rank 0 only), or None without data."""
 
     def describe(self, loss: float) -> dict[str, float]:
-        """Figures derived from a mean loss for display (e.g. perplexity)."""
+        """Figures derived from a mean training loss, for display (e.g. perplexity)."""
+
+    def rollback(self) -> None:
+        """Forget what the last ``loss`` call carried forward: its update was skipped."""
 
     def state_dict(self) -> dict[str, Any]: ...
 
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+class TaskBase:
+    """Defaults for the optional parts of :class:`TrainTask`: a task with no carried state,
+    no derived figures, selected on validation loss."""
+
+    unit = "item"
+    metric = LOSS
+
+    def describe(self, loss: float) -> dict[str, float]:
+        return {}
+
+    def rollback(self) -> None:
+        return None
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        return None
 
 
 @dataclass
@@ -62,7 +97,7 @@ class Position:
     epoch: int = 0
     step_in_epoch: int = 0
     elapsed: float = 0.0
-    best_loss: float = math.inf
+    best_score: float | None = None
     evals_since_best: int = 0
     bad_steps: int = 0
 
@@ -72,17 +107,9 @@ class TrainResult:
     steps: int
     epochs: float
     stop_reason: str
-    best_loss: float | None
+    metric: str
+    best_score: float | None
     elapsed: float
-
-
-class TrainingInterrupted(Exception):
-    """Training stopped on a signal after saving its state; the CLI exits 128 + signum."""
-
-    def __init__(self, signum: int, run_dir: Path) -> None:
-        super().__init__(f"interrupted; state saved in {run_dir}")
-        self.signum = signum
-        self.run_dir = run_dir
 
 
 def move_to(batch: Any, device: torch.device) -> Any:
@@ -110,6 +137,7 @@ class Trainer:
         quiet: bool = False,
     ) -> None:
         self.task, self.config, self.run_dir, self.device = task, config, run_dir, device
+        self.metric: Metric = getattr(task, "metric", LOSS)
         self.dist = dist or DistContext()
         self.model = model.to(device)
         self.train_model = self._wrap(self.model)
@@ -123,18 +151,17 @@ class Trainer:
         )
         self.position = Position()
         self.quiet = quiet or not self.dist.is_main
-        if self.dist.is_main:
-            run_dir.mkdir(parents=True, exist_ok=True)
         self._autocast = config.amp and device.type == "cuda"
 
     def _wrap(self, model: nn.Module) -> nn.Module:
-        if not self.dist.enabled:
-            return model
-        ids = [self.device.index] if self.device.type == "cuda" else None
-        return nn.parallel.DistributedDataParallel(model, device_ids=ids)
+        if self.dist.enabled:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            model = nn.parallel.DistributedDataParallel(model, device_ids=ids)
+        # Compile the DDP wrapper, not the module inside it, so DDP's bucketing still applies.
+        return torch.compile(model) if self.config.compile else model
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
-        c, params = self.config, self.model.parameters()
+        c, params = self.config, [p for p in self.model.parameters() if p.requires_grad]
         if c.optimizer == "sgd":
             return torch.optim.SGD(params, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
         if c.optimizer == "adam":
@@ -149,17 +176,22 @@ class Trainer:
             self._restore()
         else:
             torch.manual_seed(self.config.seed)
+        if self.dist.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
         self._clock = time.monotonic() - self.position.elapsed
         self._last_eval_step = self.position.step if resume else -1
-        self._rate = _Throughput()
+        self._last_save = (self.position.elapsed, self.position.step)
+        self._rate = _Throughput(self.device)
         with (
             StopRequest() as stop,
             TrainingProgress(self._total_steps(), self.task.unit, enabled=not self.quiet) as progress,
         ):
             self._progress = progress
             if self.config.amp and not self._autocast:
-                progress.log("[yellow]--amp is bf16 autocast on CUDA; training on the CPU in float32")
+                progress.log("--amp is bf16 autocast on CUDA; training on the CPU in float32")
             reason = self._run_epochs(stop)
+            if reason == "signal":
+                self._save_state()  # save first: a second interrupt during validation loses nothing
             self._finish()
         if reason == "signal" and stop.signum is not None:
             raise TrainingInterrupted(stop.signum, self.run_dir)
@@ -167,26 +199,29 @@ class Trainer:
             steps=self.position.step,
             epochs=self.position.epoch + self.position.step_in_epoch / max(1, self.task.steps_per_epoch()),
             stop_reason=reason,
-            best_loss=None if math.isinf(self.position.best_loss) else self.position.best_loss,
+            metric=self.metric.name,
+            best_score=self.position.best_score,
             elapsed=self.position.elapsed,
         )
 
     def _run_epochs(self, stop: StopRequest) -> str:
         c, pos = self.config, self.position
-        if pos.epoch >= c.epochs:
-            return "epochs"
-        if c.max_steps is not None and pos.step >= c.max_steps:
-            return "max-steps"
+        reason = self._limit_reached()
+        if reason:
+            return reason
         while True:
             for batch in self.task.train_batches(pos.epoch, pos.step_in_epoch):
-                self._train_step(batch)
+                stopping = self._train_step(batch, stop)
                 pos.step += 1
                 pos.step_in_epoch += 1
                 if c.eval_every and pos.step % c.eval_every == 0 and self._evaluate_and_save():
                     return "patience"
-                reason = self._stop_reason(stop)
+                if stopping:
+                    return "signal"
+                reason = self._limit_reached()
                 if reason:
                     return reason
+                self._save_on_cadence()
             pos.epoch += 1
             pos.step_in_epoch = 0
             if not c.eval_every and self._evaluate_and_save():
@@ -194,47 +229,60 @@ class Trainer:
             if pos.epoch >= c.epochs:
                 return "epochs"
 
-    def _stop_reason(self, stop: StopRequest) -> str | None:
+    def _limit_reached(self) -> str | None:
         c, pos = self.config, self.position
-        signal_flag, pos.elapsed = self.dist.max(
-            [float(stop.signum is not None), time.monotonic() - self._clock], self.device
-        )
-        if signal_flag:
-            return "signal"
+        if pos.epoch >= c.epochs:
+            return "epochs"
         if c.max_steps is not None and pos.step >= c.max_steps:
             return "max-steps"
         if c.max_time is not None and pos.elapsed >= c.max_time:
             return "max-time"
         return None
 
-    def _train_step(self, batch: Any) -> None:
+    def _train_step(self, batch: Any, stop: StopRequest) -> bool:
+        """One optimiser step (or a skipped one); True when a stop signal arrived."""
         c, pos = self.config, self.position
         for group in self.optimizer.param_groups:
             group["lr"] = self.schedule.lr(step=pos.step, epoch=pos.epoch, progress=self._run_progress())
         self.train_model.train()
         self.optimizer.zero_grad(set_to_none=True)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self._autocast):
-            loss, count = self.task.loss(self.train_model, move_to(batch, self.device))
-        loss_value = loss.item()
-        # Every rank must skip together, or one would wait forever in DDP's all-reduce.
-        if self.dist.max([float(not math.isfinite(loss_value))], self.device)[0]:
-            self._bad_step(loss_value)
-            return
+            loss_sum, count = self.task.loss(self.train_model, move_to(batch, self.device))
+        loss_sum = loss_sum.float()
+        local = torch.as_tensor(count, dtype=torch.float64, device=self.device)
+        # The step's one collective and one host sync: the global item count, whether any
+        # rank's loss is non-finite, whether any rank got a stop signal, and the clock
+        # (averaged, so every rank takes the same time-based decisions).
+        flags = torch.stack(
+            [
+                local,
+                (~torch.isfinite(loss_sum.detach())).double(),
+                torch.tensor(float(stop.signum is not None), dtype=torch.float64, device=self.device),
+                torch.tensor(time.monotonic() - self._clock, dtype=torch.float64, device=self.device),
+            ]
+        )
+        total, bad, stopping, elapsed = self.dist.sum(flags).tolist()
+        pos.elapsed = elapsed / self.dist.world_size
+        if bad:
+            self._bad_step(loss_sum)
+            return bool(stopping)
         pos.bad_steps = 0
-        loss.backward()
+        (loss_sum * (self.dist.world_size / max(total, 1.0))).backward()
         if c.clip is not None:
             nn.utils.clip_grad_norm_(self.model.parameters(), c.clip)
         if c.clip_value is not None:
             nn.utils.clip_grad_value_(self.model.parameters(), c.clip_value)
         self.optimizer.step()
-        self._rate.add(count * self.dist.world_size, loss_value)
-        if pos.step % c.log_every == 0:
-            self._log_progress()
+        self._rate.add(loss_sum.detach(), local, total)
+        if (pos.step + 1) % c.log_every == 0:
+            self._log_progress(pos.step + 1)
+        return bool(stopping)
 
-    def _bad_step(self, loss_value: float) -> None:
+    def _bad_step(self, loss_sum: Tensor) -> None:
         pos = self.position
+        self.task.rollback()
         pos.bad_steps += 1
-        self._progress.log(f"[yellow]step {pos.step + 1}: loss is {loss_value}; update skipped")
+        self._progress.log(f"step {pos.step + 1}: loss is {loss_sum.item()}; update skipped")
         if pos.bad_steps >= self.config.max_bad_steps:
             raise SeqcliError(
                 f"{pos.bad_steps} steps in a row had a non-finite loss (last at step {pos.step + 1}); "
@@ -254,17 +302,17 @@ class Trainer:
         total = self.config.epochs * self.task.steps_per_epoch()
         return min(total, self.config.max_steps) if self.config.max_steps else total
 
-    def _log_progress(self) -> None:
+    def _log_progress(self, step: int) -> None:
         pos, (rate, loss, step_rate) = self.position, self._rate.take()
         if loss is None:
             return
         figures = {"loss": loss, **self.task.describe(loss)}
         self._progress.update(
-            step=pos.step, epoch=pos.epoch, figures=figures, rate=rate, remaining=self._remaining(step_rate)
+            step=step, epoch=pos.epoch, figures=figures, rate=rate, remaining=self._remaining(step_rate)
         )
         if self.dist.is_main:
             lr = self.optimizer.param_groups[0]["lr"]
-            record = {"step": pos.step, "epoch": pos.epoch, "lr": lr, "train": figures, "rate": rate}
+            record = {"step": step, "epoch": pos.epoch, "lr": lr, "train": figures, "rate": rate}
             checkpoint.append_metrics(self.run_dir, record)
 
     def _remaining(self, step_rate: float) -> float:
@@ -272,42 +320,55 @@ class Trainer:
         by_steps = (self._total_steps() - self.position.step) / step_rate if step_rate > 0 else math.inf
         if self.config.max_time is None:
             return by_steps
-        return min(by_steps, self.config.max_time - (time.monotonic() - self._clock))
+        return min(by_steps, self.config.max_time - self.position.elapsed)
 
     # --- evaluation and checkpoints -------------------------------------------------------
 
     def _evaluate(self) -> dict[str, float] | None:
-        self.model.eval()
-        with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=self._autocast):
-            return self.task.evaluate(self.model)
+        """Validation on rank 0 alone; every rank gets its figures (they steer all of them)."""
+        figures = None
+        if self.dist.is_main:
+            self.model.eval()
+            with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=self._autocast):
+                figures = self.task.evaluate(self.model)
+            if figures is not None and self.metric.name not in figures:
+                raise SeqcliError(f"validation gave no {self.metric.name!r} (it gave {', '.join(figures)})")
+        return self.dist.broadcast(figures)
 
     def _evaluate_and_save(self, *, final: bool = False) -> bool:
         """Evaluate, keep the best weights, save the state; True when patience runs out."""
         pos, c = self.position, self.config
         self._last_eval_step = pos.step
         figures = self._evaluate()
-        self._rate = _Throughput()  # throughput is of training alone
-        improved = figures is None or figures["loss"] < pos.best_loss
+        self._rate = _Throughput(self.device)  # throughput is of training alone
+        score = figures[self.metric.name] if figures is not None else None
+        improved = score is None or self.metric.better(score, pos.best_score)
         if figures is not None:
             self._report(figures)
             if improved:
-                pos.best_loss, pos.evals_since_best = figures["loss"], 0
+                pos.best_score, pos.evals_since_best = score, 0
             elif not final:
                 pos.evals_since_best += 1
             if not final:
                 # A final evaluation must not steer training: a resumed run never saw it.
-                self.schedule.observe(figures["loss"])
-        # Each rank's data position (e.g. its rows' carried hidden state) is its own.
-        task_states = self.dist.gather(move_to(self.task.state_dict(), torch.device("cpu")))
-        if self.dist.is_main:
-            if improved:
-                record = {"step": pos.step, "valid_loss": pos.best_loss if figures else None}
-                checkpoint.save_weights(self.run_dir, self.model, record)
-            # Weights first, state last: a crash between the two leaves weights the state
-            # does not know of yet, which _restore reconciles.
-            self._save_state(task_states)
-        self.dist.barrier()
+                self.schedule.observe(improved)
+        if improved and self.dist.is_main:
+            record = {"step": pos.step, "metric": self.metric.name, "score": score}
+            checkpoint.save_weights(self.run_dir, self.model, record)
+        # Weights first, state last: a crash between the two leaves weights the state does
+        # not know of yet, which _restore reconciles.
+        self._save_state()
         return c.patience is not None and pos.evals_since_best > c.patience
+
+    def _save_on_cadence(self) -> None:
+        """Save the resumable state every --save-every seconds (or steps), between validations."""
+        c, pos = self.config, self.position
+        last_time, last_step = self._last_save
+        due_by_steps = c.save_every_steps is not None and pos.step - last_step >= c.save_every_steps
+        # pos.elapsed is the same on every rank, so all ranks agree on when to save.
+        due_by_time = c.save_every is not None and pos.elapsed - last_time >= c.save_every
+        if due_by_steps or due_by_time:
+            self._save_state()
 
     def _report(self, figures: dict[str, float]) -> None:
         pos = self.position
@@ -317,24 +378,29 @@ class Trainer:
             checkpoint.append_metrics(self.run_dir, {"step": pos.step, "epoch": pos.epoch, "valid": figures})
 
     def _finish(self) -> None:
-        self.position.elapsed = time.monotonic() - self._clock
-        self._log_progress()
+        self._log_progress(self.position.step)
         if self._last_eval_step != self.position.step:
             self._evaluate_and_save(final=True)
 
-    def _save_state(self, task_states: list[dict[str, Any]]) -> None:
-        state = {
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "schedule": self.schedule.state_dict(),
-            "position": asdict(self.position),
-            "task": task_states,
-            "rng": {"torch": torch.get_rng_state()},
-            "training": asdict(self.config),
-        }
-        if torch.cuda.is_available():
-            state["rng"]["cuda"] = torch.cuda.get_rng_state_all()
-        checkpoint.save_state(self.run_dir, state)
+    def _save_state(self) -> None:
+        pos = self.position
+        self._last_save = (pos.elapsed, pos.step)
+        # Each rank's data position (e.g. its rows' carried hidden state) is its own.
+        task_states = self.dist.gather(move_to(self.task.state_dict(), torch.device("cpu")))
+        if self.dist.is_main:
+            state = {
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "schedule": self.schedule.state_dict(),
+                "position": asdict(pos),
+                "task": task_states,
+                "rng": {"torch": torch.get_rng_state()},
+                "training": asdict(self.config),
+            }
+            if torch.cuda.is_available():
+                state["rng"]["cuda"] = torch.cuda.get_rng_state_all()
+            checkpoint.save_state(self.run_dir, state)
+        self.dist.barrier()
 
     def _restore(self) -> None:
         state = checkpoint.load_state(self.run_dir)
@@ -342,7 +408,7 @@ class Trainer:
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
             self.schedule.load_state_dict(state["schedule"])
-            self.position = Position(**state["position"])
+            self.position = _position(state["position"])
             self._restore_task(state["task"])
             torch.set_rng_state(state["rng"]["torch"])
             if "cuda" in state["rng"] and torch.cuda.is_available():
@@ -351,10 +417,13 @@ class Trainer:
             raise SeqcliError(
                 f"{self.run_dir / checkpoint.STATE_FILE}: does not fit this run ({err})"
             ) from None
-        saved = checkpoint.weights_record(self.run_dir).get("valid_loss")
-        if saved is not None and saved < self.position.best_loss:
-            self.position.best_loss = saved
-        checkpoint.truncate_metrics(self.run_dir, self.position.step)
+        saved = checkpoint.weights_record(self.run_dir)
+        score = saved.get("score") if saved.get("metric") == self.metric.name else None
+        # Weights saved after the state (a crash between the two writes) hold the best score.
+        if score is not None and self.metric.better(score, self.position.best_score):
+            self.position.best_score = score
+        if self.dist.is_main:
+            checkpoint.truncate_metrics(self.run_dir, self.position.step)
 
     def _restore_task(self, task_states: list[dict[str, Any]]) -> None:
         if len(task_states) != self.dist.world_size:
@@ -365,22 +434,35 @@ class Trainer:
         self.task.load_state_dict(task_states[self.dist.rank])
 
 
+def _position(saved: dict[str, Any]) -> Position:
+    """A Position from a saved state; states of seqcli 0.1 kept the best loss as best_loss."""
+    saved = dict(saved)
+    if "best_loss" in saved:
+        best = saved.pop("best_loss")
+        saved["best_score"] = None if best is None or math.isinf(best) else best
+    return Position(**saved)
+
+
 class _Throughput:
-    """Items per second and mean loss since the last report."""
+    """Items per second and mean training loss since the last report, summed on the device
+    so logging costs no host sync until the report itself."""
 
-    def __init__(self) -> None:
-        self._since, self._items, self._loss_sum, self._steps = time.monotonic(), 0, 0.0, 0
+    def __init__(self, device: torch.device) -> None:
+        self._device = device
+        self._since, self._items, self._steps = time.monotonic(), 0.0, 0
+        self._loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        self._count = torch.zeros((), dtype=torch.float64, device=device)
 
-    def add(self, items: int, loss: float) -> None:
-        self._items += items
-        self._loss_sum += loss
+    def add(self, loss_sum: Tensor, count: Tensor, global_count: float) -> None:
+        self._loss_sum += loss_sum.double()
+        self._count += count
+        self._items += global_count
         self._steps += 1
 
     def take(self) -> tuple[float, float | None, float]:
-        """Items per second, mean loss and steps per second since the last call."""
-        now = time.monotonic()
-        seconds = max(now - self._since, 1e-9)
-        loss = self._loss_sum / self._steps if self._steps else None
+        """Items per second, mean loss per item and steps per second since the last call."""
+        seconds = max(time.monotonic() - self._since, 1e-9)
+        loss = (self._loss_sum / self._count).item() if self._steps else None
         result = (self._items / seconds, loss, self._steps / seconds)
-        self.__init__()
+        self.__init__(self._device)
         return result

@@ -11,10 +11,10 @@ from torch import nn
 
 from seqcli.errors import SeqcliError
 from seqcli.train import checkpoint
-from seqcli.train.trainer import TrainConfig, Trainer
+from seqcli.train.trainer import TaskBase, TrainConfig, Trainer
 
 
-class Regression:
+class Regression(TaskBase):
     """y = 3x - 1 with optional poisoned steps and a scripted validation loss."""
 
     unit = "ex"
@@ -35,7 +35,7 @@ class Regression:
     def loss(self, model: nn.Module, batch):
         x, y = batch
         self.calls += 1
-        loss = nn.functional.mse_loss(model(x), y)
+        loss = nn.functional.mse_loss(model(x), y, reduction="sum")
         if self.nan_from is not None and self.calls >= self.nan_from:
             loss = loss * math.nan
         return loss, len(x)
@@ -44,15 +44,6 @@ class Regression:
         if self.valid_losses is None:
             return {"loss": nn.functional.mse_loss(model(self.x), self.y).item()}
         return {"loss": self.valid_losses.pop(0)}
-
-    def describe(self, loss: float):
-        return {}
-
-    def state_dict(self):
-        return {}
-
-    def load_state_dict(self, state) -> None:
-        pass
 
 
 def make(task, tmp_path: Path, **config) -> Trainer:
@@ -64,7 +55,7 @@ def make(task, tmp_path: Path, **config) -> Trainer:
 def test_trainer_fits_a_regression(tmp_path: Path) -> None:
     result = make(Regression(), tmp_path, epochs=30, lr=0.05).fit()
     assert result.stop_reason == "epochs" and result.steps == 240
-    assert result.best_loss < 1e-4
+    assert result.best_score < 1e-4
 
 
 def test_nonfinite_losses_skip_updates_then_stop_keeping_the_good_checkpoint(tmp_path: Path) -> None:
@@ -79,7 +70,7 @@ def test_nonfinite_losses_skip_updates_then_stop_keeping_the_good_checkpoint(tmp
 def test_patience_stops_after_evaluations_without_improvement(tmp_path: Path) -> None:
     task = Regression(valid_losses=[3.0, 2.0, 2.5, 2.6, 2.7, 1.0])
     result = make(task, tmp_path, epochs=10, patience=2, eval_every=1).fit()
-    assert result.stop_reason == "patience" and result.steps == 5 and result.best_loss == 2.0
+    assert result.stop_reason == "patience" and result.steps == 5 and result.best_score == 2.0
 
 
 def test_max_steps_and_max_time(tmp_path: Path) -> None:
