@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from seqcli.audio.features import FeatureConfig, log_mel, mel_filterbank, normalise
+from seqcli.audio.features import FeatureConfig, log_mel, mel_filterbank, normalise, utterance_features
 from seqcli.audio.load import audio_duration, iter_audio_blocks, load_audio
 from seqcli.audio.specaugment import SpecAugment
 
@@ -15,4 +15,5 @@ __all__ = [
     "log_mel",
     "mel_filterbank",
     "normalise",
+    "utterance_features",
 ]

@@ -25,10 +25,20 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["MEL_SCALES", "FeatureConfig", "hz_to_mel", "log_mel", "mel_filterbank", "mel_to_hz", "normalise"]
+__all__ = [
+    "MEL_SCALES",
+    "FeatureConfig",
+    "hz_to_mel",
+    "log_mel",
+    "mel_filterbank",
+    "mel_to_hz",
+    "normalise",
+    "utterance_features",
+]
 
 MEL_SCALES = ("htk", "slaney")
 LOG_FLOOR = 1e-10
@@ -147,3 +157,8 @@ def normalise(features: Tensor, eps: float = 1e-5) -> Tensor:
     mean = features.mean(dim=0, keepdim=True)
     std = features.std(dim=0, unbiased=False, keepdim=True)
     return (features - mean) / (std + eps)
+
+
+def utterance_features(samples: np.ndarray, config: FeatureConfig, filters: Tensor | None = None) -> Tensor:
+    """What the acoustic model reads: normalised log-mel ``(T, n_mels)`` of ``(N,)`` samples."""
+    return normalise(log_mel(torch.from_numpy(samples), config, filters))

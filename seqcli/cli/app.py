@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from seqcli import __version__
-from seqcli.cli import inspect, lm, text
+from seqcli.cli import asr, inspect, lm, text
 from seqcli.errors import SeqcliError, TrainingInterrupted
 
 try:  # Typer 0.22+ carries its own copy of Click
@@ -35,9 +35,11 @@ app = typer.Typer(
 
 app.command("train-tokenizer", rich_help_panel=TRAIN)(text.train_tokenizer)
 app.command("train-lm", rich_help_panel=TRAIN)(lm.train_lm)
+app.command("train-asr", rich_help_panel=TRAIN)(asr.train_asr)
 app.command("tokenize", rich_help_panel=USE)(text.tokenize)
 app.command("sample", rich_help_panel=USE)(lm.sample)
 app.command("score", rich_help_panel=USE)(lm.score)
+app.command("transcribe", rich_help_panel=USE)(asr.transcribe)
 app.command("evaluate", rich_help_panel=INSPECT)(inspect.evaluate)
 app.command("info", rich_help_panel=INSPECT)(inspect.info)
 

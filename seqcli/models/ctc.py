@@ -125,19 +125,27 @@ def min_ctc_frames(ids: Sequence[int]) -> int:
     return len(ids) + sum(a == b for a, b in itertools.pairwise(ids))
 
 
-def ctc_loss_sum(log_probs: Tensor, lengths: Tensor, targets: Sequence[Sequence[int]]) -> Tensor:
-    """Summed CTC loss (nats) of a batch: ``log_probs (B, T', V)``, ``lengths (B,)``.
+def ctc_loss_sum(
+    log_probs: Tensor,
+    lengths: Tensor,
+    targets: Tensor,
+    target_lengths: Tensor,
+    *,
+    zero_infinity: bool = False,
+) -> Tensor:
+    """Summed CTC loss (nats) of a batch: ``log_probs (B, T', V)``, ``lengths (B,)``,
+    ``targets (S,)`` the transcripts' units one after another, ``target_lengths (B,)``.
 
     Every transcript must fit its frames (:func:`min_ctc_frames`); one that does not gives
-    an infinite loss, which the training data checks rule out.
+    an infinite loss, which the training data checks rule out (``zero_infinity`` counts it
+    as 0 instead, for validation sets that keep every utterance).
     """
-    target_lengths = torch.tensor([len(t) for t in targets], dtype=torch.long)
-    flat = torch.tensor([unit for target in targets for unit in target], dtype=torch.long)
     return F.ctc_loss(
         log_probs.transpose(0, 1),  # (T', B, V)
-        flat.to(log_probs.device),
+        targets.to(torch.long),
         lengths.to(torch.long),
-        target_lengths,
+        target_lengths.to(torch.long),
         blank=BLANK_ID,
         reduction="sum",
+        zero_infinity=zero_infinity,
     )

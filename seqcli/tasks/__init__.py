@@ -18,7 +18,10 @@ __all__ = ["TASKS", "evaluate_checkpoint", "read_task_config", "task_entry"]
 
 TASKS: dict[str, TaskEntry] = {
     entry.name: entry
-    for entry in (TaskEntry("lm", "language model", Metric("loss", "min"), "seqcli.tasks.lm_use"),)
+    for entry in (
+        TaskEntry("lm", "language model", Metric("loss", "min"), "seqcli.tasks.lm_use"),
+        TaskEntry("asr", "speech recogniser (CTC)", Metric("wer", "min"), "seqcli.tasks.asr_use"),
+    )
 }
 
 

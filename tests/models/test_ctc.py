@@ -51,10 +51,11 @@ def _overfit() -> None:
     model = small(subsampling=2).train()
     features = torch.randn(2, 40, 16, generator=torch.Generator().manual_seed(1))
     lengths, targets = torch.tensor([40, 30]), [[1, 2, 2, 3], [4, 5]]
+    flat, target_lengths = torch.tensor([1, 2, 2, 3, 4, 5]), torch.tensor([4, 2])
     optimizer = torch.optim.Adam(model.parameters(), lr=0.03)
     for _ in range(70):
         log_probs, frames = model(features, lengths)
-        loss = ctc_loss_sum(log_probs, frames, targets) / 2
+        loss = ctc_loss_sum(log_probs, frames, flat, target_lengths) / 2
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
