@@ -21,6 +21,13 @@ TASKS: dict[str, TaskEntry] = {
     for entry in (
         TaskEntry("lm", "language model", Metric("loss", "min"), "seqcli.tasks.lm_use"),
         TaskEntry(
+            "embeddings",
+            "word vectors",
+            Metric("loss", "min"),
+            "seqcli.tasks.embeddings",
+            files=("vocab.txt",),
+        ),
+        TaskEntry(
             "tagger",
             "sequence tagger",
             Metric("f1", "max"),
