@@ -53,6 +53,7 @@ def split_tsv(path: Path, header: bool, seed: int = 0) -> tuple[Path, Path, int]
 def quality(name: str, args: argparse.Namespace) -> None:
     source, header, options = RECIPES[name]
     train, dev, examples = split_tsv(source, header)
+    name = f"{name}-{args.label}" if args.label else name
     run_dir = WORK / f"classification-{name}"
     started = time.monotonic()
     trained = run(
@@ -113,6 +114,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--rounds", type=int, default=3, help="speed: timed repetitions (the best counts)")
+    parser.add_argument("--label", default="", help="suffix of the run and results names (variants)")
     parser.add_argument("--extra", default="", help="more train-classifier options, as one string")
     args = parser.parse_args()
     print(json.dumps(machine()), flush=True)

@@ -84,6 +84,7 @@ def quality(name: str, args: argparse.Namespace) -> None:
     train, dev, options = RECIPES[name]
     if dev is None:
         train, dev = split_conll(train)
+    name = f"{name}-{args.label}" if args.label else name
     run_dir = WORK / f"tagging-{name}"
     started = time.monotonic()
     trained = run(
@@ -147,6 +148,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--rounds", type=int, default=3, help="speed: timed repetitions (the best counts)")
+    parser.add_argument("--label", default="", help="suffix of the run and results names (variants)")
     parser.add_argument("--extra", default="", help="more train-tagger options, as one string")
     args = parser.parse_args()
     print(json.dumps(machine()), flush=True)

@@ -22,7 +22,7 @@ class WordVocabulary:
 
     >>> words = WordVocabulary.from_counts(Counter("the cat the dog".split()), min_count=1)
     >>> words.items, words.encode(["the", "dog", "emu"])
-    (('the', 'cat', 'dog'), [2, 3, 1])
+    (('the', 'cat', 'dog'), [2, 4, 1])
     """
 
     def __init__(self, items: Sequence[str]) -> None:

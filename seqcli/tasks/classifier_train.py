@@ -9,7 +9,7 @@ selection, and the command says so.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from seqcli.errors import SeqcliError
 from seqcli.models.classifier import Classifier, ClassifierConfig
 from seqcli.tasks.classifier import TASK, ClassifierTask, Columns, encode_texts, read_examples
 from seqcli.tasks.pretrained import initial_embeddings, read_vectors, with_embedding_size
+from seqcli.tasks.resume import refuse_on_resume, saved_fields
 from seqcli.tasks.tagger_data import hold_out
 from seqcli.tasks.training import RunOptions, TrainingSession, data_fingerprint
 from seqcli.train.trainer import TrainConfig, TrainResult
@@ -62,18 +63,23 @@ def train_classifier(
     data: ClassifierData,
     training: TrainConfig,
     warn: Callable[[str], None],
+    given: frozenset[str] = frozenset(),
+    task_options_given: Sequence[str] = (),
 ) -> TrainResult:
     """Train a classifier into ``run.run_dir``; ``model`` holds ClassifierConfig fields other
-    than the vocabulary and class counts."""
+    than the vocabulary and class counts. ``--resume`` keeps the run's own settings and
+    vocabularies, as for the tagger (:func:`seqcli.tasks.tagger_train.train_tagger`)."""
     data.check()
-    if run.resume:
-        raise SeqcliError(
-            "train-classifier does not resume yet; train a new run (--overwrite to replace one)"
-        )
     session = TrainingSession(run)
     for path in (train, valid, data.embeddings):
         if path is not None and not path.is_dir():
             check_readable(path)
+    saved = session.saved_config()
+    if saved is not None:
+        refuse_on_resume(run.run_dir, task_options_given)
+        session.check_data(saved, {"train": data_fingerprint(train)})
+        training = session.training_config(training, saved, given)
+        data = ClassifierData(**saved_fields(ClassifierData, saved["data"]))
     train_examples = read_examples(train, data.columns, encoding_errors=data.encoding_errors)
     if valid is not None:
         valid_examples = read_examples(valid, data.columns, encoding_errors=data.encoding_errors)
@@ -83,7 +89,10 @@ def train_classifier(
             f"no --valid: holding out a fixed, seeded 10% of {train} ({len(valid_examples)} examples) "
             "for model selection"
         )
-    labels = LabelVocabulary.from_labels(e.label for e in train_examples)
+    if saved is not None:
+        labels = LabelVocabulary.load(run.run_dir, "labels")
+    else:
+        labels = LabelVocabulary.from_labels(e.label for e in train_examples)
     if len(labels) < 2:
         raise SeqcliError(f"{train}: only one label ({labels.labels[0]}); a classifier needs at least two")
     unseen = Counter(e.label for e in valid_examples if e.label not in labels)
@@ -92,11 +101,17 @@ def train_classifier(
         warn(f"{valid or train}: labels never seen in training, counted as wrong: {listed}")
 
     counts = Counter(word for e in train_examples for word in e.text.split())
-    vectors = read_vectors(data.embeddings) if data.embeddings is not None else None
-    words = WordVocabulary.from_counts(counts, min_count=data.min_count, extra=vectors[0] if vectors else ())
-    model_config = ClassifierConfig(
-        vocab_size=len(words), num_classes=len(labels), **with_embedding_size(model, vectors, default=300)
-    )
+    vectors = read_vectors(data.embeddings) if data.embeddings is not None and saved is None else None
+    if saved is not None:
+        words = WordVocabulary(LabelVocabulary.load(run.run_dir, "words").labels)
+        model_config = ClassifierConfig(**saved["model"])
+    else:
+        words = WordVocabulary.from_counts(
+            counts, min_count=data.min_count, extra=vectors[0] if vectors else ()
+        )
+        model_config = ClassifierConfig(
+            vocab_size=len(words), num_classes=len(labels), **with_embedding_size(model, vectors, default=300)
+        )
     train_labels = np.array(labels.encode(e.label for e in train_examples), dtype=np.int64)
     # An unseen validation label gets the id -1: no prediction ever equals it.
     valid_labels = np.array([labels.index(e.label) if e.label in labels else -1 for e in valid_examples])
@@ -131,7 +146,7 @@ def train_classifier(
         network.embedding.weight.data.copy_(matrix)
         warn(f"--embeddings: {found} of {len(words.items)} words have a pre-trained vector")
     session.begin(record)
-    if session.dist.is_main:
+    if session.dist.is_main and saved is None:
         labels.save(run.run_dir, "labels")
         LabelVocabulary(words.items).save(run.run_dir, "words")
     return session.train(task, network, training)

@@ -41,6 +41,7 @@ __all__ = [
     "LoadedTagger",
     "TaggerTask",
     "load_tagger",
+    "load_vocabularies",
     "make_batch",
     "predict",
     "tag_scores",
@@ -176,17 +177,21 @@ def build_model(model_config: TaggerConfig, tags: LabelVocabulary, scheme: str |
     return Tagger(model_config, allowed_transitions(tags.labels, learned))
 
 
+def load_vocabularies(
+    run_dir: Path, with_chars: bool
+) -> tuple[LabelVocabulary, WordVocabulary, WordVocabulary | None]:
+    """The tags, words and (if used) characters a tagger run was trained with."""
+    tags = LabelVocabulary.load(run_dir, "tags")
+    words = WordVocabulary(LabelVocabulary.load(run_dir, "words").labels)
+    chars = WordVocabulary(LabelVocabulary.load(run_dir, "chars").labels) if with_chars else None
+    return tags, words, chars
+
+
 def load_tagger(run_dir: Path, device: torch.device | str = "cpu") -> LoadedTagger:
     """A tagger run directory, ready to tag on ``device``."""
     config = checkpoint.read_config(run_dir, task=TASK)
-    tags = LabelVocabulary.load(run_dir, "tags")
-    words = WordVocabulary(LabelVocabulary.load(run_dir, "words").labels)
     model_config = TaggerConfig(**config["model"])
-    chars = (
-        WordVocabulary(LabelVocabulary.load(run_dir, "chars").labels)
-        if model_config.char_vocab_size
-        else None
-    )
+    tags, words, chars = load_vocabularies(run_dir, model_config.char_vocab_size > 0)
     data = config["data"]
     model = build_model(model_config, tags, data["scheme"])
     checkpoint.load_weights(run_dir, model)

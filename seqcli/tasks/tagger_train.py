@@ -10,7 +10,7 @@ selection, and the command says so.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,8 @@ from seqcli.data.words import WordVocabulary
 from seqcli.errors import SeqcliError
 from seqcli.models.tagger import TaggerConfig
 from seqcli.tasks.pretrained import initial_embeddings, read_vectors, with_embedding_size
-from seqcli.tasks.tagger import TASK, TaggerTask, build_model
+from seqcli.tasks.resume import refuse_on_resume, saved_fields
+from seqcli.tasks.tagger import TASK, TaggerTask, build_model, load_vocabularies
 from seqcli.tasks.tagger_data import (
     EncodedSentences,
     TagColumn,
@@ -67,17 +68,36 @@ def train_tagger(
     data: TaggerData,
     training: TrainConfig,
     warn: Callable[[str], None],
+    given: frozenset[str] = frozenset(),
+    task_options_given: Sequence[str] = (),
 ) -> TrainResult:
     """Train a tagger into ``run.run_dir``; ``model`` holds TaggerConfig fields other than
-    the sizes taken from the data (vocabularies, tags)."""
+    the sizes taken from the data (vocabularies, tags).
+
+    On ``--resume`` the run's own model, data settings and vocabularies are used: the
+    options in ``task_options_given`` (as typed) are refused, ``given`` names the shared
+    options typed (limits and evaluation settings may change, see ``training_config``).
+    """
     data.check()
-    if run.resume:
-        raise SeqcliError("train-tagger does not resume yet; train a new run (--overwrite to replace one)")
     session = TrainingSession(run)
     for path in (train, valid, data.embeddings):
         if path is not None and not path.is_dir():
             check_readable(path)
-    column = TagColumn.parse(data.column, train)
+    saved = session.saved_config()
+    if saved is not None:
+        refuse_on_resume(run.run_dir, task_options_given)
+        session.check_data(saved, {"train": data_fingerprint(train)})
+        training = session.training_config(training, saved, given)
+        column = TagColumn(**saved["data"]["column"])
+        data = TaggerData(
+            **{
+                **saved_fields(TaggerData, saved["data"]),
+                "column": None,
+                "scheme": saved["data"]["scheme"] or "none",
+            }
+        )
+    else:
+        column = TagColumn.parse(data.column, train)
     scheme, train_sentences = check_scheme(
         read_tagged(train, column, encoding_errors=data.encoding_errors),
         data.scheme,
@@ -100,20 +120,27 @@ def train_tagger(
             "for model selection"
         )
     learned = [to_learned(s.tags, scheme) for s in train_sentences]
-    tags = LabelVocabulary.from_labels(tag for sentence in learned for tag in sentence)
+    if saved is not None:
+        tags, words, chars = load_vocabularies(run.run_dir, saved["model"]["char_vocab_size"] > 0)
+        model_config = TaggerConfig(**saved["model"])
+    else:
+        tags = LabelVocabulary.from_labels(tag for sentence in learned for tag in sentence)
     _warn_unseen(
         valid or train, [s.tags for s in valid_sentences], {t for s in train_sentences for t in s.tags}, warn
     )
 
     counts = Counter(token for s in train_sentences for token in s.tokens)
-    vectors = read_vectors(data.embeddings) if data.embeddings is not None else None
-    words = WordVocabulary.from_counts(counts, min_count=data.min_count, extra=vectors[0] if vectors else ())
-    char_counts = Counter(char for token, n in counts.items() for char in token for _ in range(n))
-    model = with_embedding_size(model, vectors, default=100)
-    chars = WordVocabulary.from_counts(char_counts) if model.pop("char_features", True) else None
-    model_config = TaggerConfig(
-        vocab_size=len(words), num_tags=len(tags), char_vocab_size=len(chars) if chars else 0, **model
-    )
+    vectors = read_vectors(data.embeddings) if data.embeddings is not None and saved is None else None
+    if saved is None:
+        words = WordVocabulary.from_counts(
+            counts, min_count=data.min_count, extra=vectors[0] if vectors else ()
+        )
+        char_counts = Counter(char for token, n in counts.items() for char in token for _ in range(n))
+        model = with_embedding_size(model, vectors, default=100)
+        chars = WordVocabulary.from_counts(char_counts) if model.pop("char_features", True) else None
+        model_config = TaggerConfig(
+            vocab_size=len(words), num_tags=len(tags), char_vocab_size=len(chars) if chars else 0, **model
+        )
 
     singletons = np.zeros(len(words), dtype=bool)
     singletons[[words.id(w) for w, n in counts.items() if n == 1 and w in words]] = True
@@ -154,7 +181,7 @@ def train_tagger(
         network.embedding.weight.data.copy_(matrix)
         warn(f"--embeddings: {found} of {len(words.items)} words have a pre-trained vector")
     session.begin(record)
-    if session.dist.is_main:
+    if session.dist.is_main and saved is None:
         for name, vocabulary in (("tags", tags), ("words", LabelVocabulary(words.items))):
             vocabulary.save(run.run_dir, name)
         if chars is not None:

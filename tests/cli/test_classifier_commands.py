@@ -115,3 +115,20 @@ def test_classify_refuses_a_blank_line_and_writes_nothing(run_cli, sentiment: Pa
     result = run_cli("classify", "-m", sentiment, path)
     assert_user_error(result, "in.txt:2", "empty text")
     assert result.stdout == ""
+
+
+def test_resume_continues_with_the_runs_own_settings(run_cli, tmp_path: Path) -> None:
+    run_dir = tmp_path / "r"
+    data = DATA / "tiny.tsv"
+    first = run_cli("train-classifier", data, "--valid", data, "-o", run_dir, "--epochs", "1", *TINY)
+    assert first.status == 0, first.stderr
+    refused = run_cli(
+        "train-classifier", data, "--valid", data, "-o", run_dir, "--resume", "--pooling", "mean"
+    )
+    assert_user_error(refused, "keeps its own model and data settings", "--pooling")
+    resumed = run_cli(
+        "train-classifier", data, "--valid", data, "-o", run_dir, "--resume", "--epochs", "2", "--quiet"
+    )
+    assert resumed.status == 0, resumed.stderr
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records if "valid" in r] == [1, 2]  # epoch 1 was not trained again

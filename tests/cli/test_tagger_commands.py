@@ -198,3 +198,18 @@ def test_evaluate_names_tags_never_seen_in_training(run_cli, ner: Path, tmp_path
     assert "tags never seen in training, counted as wrong: B-PLANET (1)" in result.stderr
     figures = result.stdout.strip().splitlines()[-1].split()
     assert float(figures[figures.index("recall") + 1]) == 50.0
+
+
+def test_resume_continues_with_the_runs_own_settings(run_cli, tmp_path: Path) -> None:
+    run_dir = tmp_path / "r"
+    data = DATA / "tiny.conll"
+    first = run_cli("train-tagger", data, "--valid", data, "-o", run_dir, "--epochs", "1", *TINY)
+    assert first.status == 0, first.stderr
+    refused = run_cli("train-tagger", data, "--valid", data, "-o", run_dir, "--resume", "--hidden", "8")
+    assert_user_error(refused, "keeps its own model and data settings", "--hidden")
+    resumed = run_cli(
+        "train-tagger", data, "--valid", data, "-o", run_dir, "--resume", "--epochs", "2", "--quiet"
+    )
+    assert resumed.status == 0, resumed.stderr
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records if "valid" in r] == [1, 2]  # epoch 1 was not trained again
