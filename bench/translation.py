@@ -6,8 +6,11 @@
         # en→fr on the Tatoeba pairs: the same, on its dev file
     python bench/translation.py speed -m RUN [--sentences N]
         # batched beam search (beam 5) against one sentence at a time, sentences/s
+    python bench/translation.py score -m RUN --name NAME
+        # greedy and beam-5 BLEU/chrF of a run trained by hand (e.g. extended with --resume)
 
-Add ``--pairs N`` to train on the first N pairs only (a quick end-to-end check). Data comes
+Add ``--pairs N`` (and ``--valid-pairs M``) to use the first N training (M validation) pairs
+only, for a quick end-to-end check. Data comes
 from ../shared/data; results go to bench/results/<name>.json and stdout, with the machine,
 thread count and exact command lines. Training figures are epoch-bounded; wall times are
 what this machine gave while the run had it (see docs/benchmarks.md for the conditions).
@@ -16,6 +19,7 @@ what this machine gave while the run had it (see docs/benchmarks.md for the cond
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -32,7 +36,7 @@ TATOEBA = DATA / "tatoeba-eng-fra"
 
 def train_and_score(name: str, train: list[Path], valid: list[Path], args: argparse.Namespace) -> None:
     """Train into WORK/name, then score greedy and beam-5 translations of ``valid``."""
-    train, valid = _first_pairs(name, train, args.pairs), valid
+    train, valid = _first_pairs(name, train, args.pairs), _first_pairs(name, valid, args.valid_pairs)
     run_dir = WORK / name
     options = [
         "--attention", args.attention, "--cell", "gru", "--hidden", args.hidden,
@@ -92,6 +96,23 @@ def score(run_dir: Path, valid: list[Path], search: str, threads: int) -> dict:
     }
 
 
+def rescore(args: argparse.Namespace) -> None:
+    """Score a run trained (or extended with --resume) outside ``train_and_score``."""
+    valid = [MULTI30K / "val.de", MULTI30K / "val.en"] if args.data == "multi30k" else [TATOEBA / "dev.tsv"]
+    history = [m for m in metrics(args.model) if "valid" in m]
+    searches = ("greedy", "beam5", "beam5-raw")
+    save(
+        args.name,
+        {
+            "command": " ".join(sys.argv),
+            "run": json.loads((args.model / "run.json").read_text()),
+            "config": json.loads((args.model / "config.json").read_text()),
+            "valid_history": [{"step": m["step"], **m["valid"]} for m in history],
+            "scores": {search: score(args.model, valid, search, args.threads) for search in searches},
+        },
+    )
+
+
 def speed(args: argparse.Namespace) -> None:
     """Beam 5 over batches of sentences against one sentence per search call."""
     import torch
@@ -99,7 +120,7 @@ def speed(args: argparse.Namespace) -> None:
     from seqcli.tasks.translation import SearchOptions
     from seqcli.tasks.translation_use import load_translator, translate_lines
 
-    torch.set_num_threads(THREADS)
+    torch.set_num_threads(args.threads)
     translator = load_translator(args.model, torch.device("cpu"))
     sentences = (MULTI30K / "val.de").read_text(encoding="utf-8").splitlines()[: args.sentences]
     options = SearchOptions(beam_size=5, length_penalty=0.7)
@@ -133,7 +154,7 @@ def _first_pairs(name: str, files: list[Path], pairs: int | None) -> list[Path]:
     WORK.mkdir(parents=True, exist_ok=True)
     copies = []
     for path in files:
-        copy = WORK / f"{name}-{pairs}-{path.name}"
+        copy = WORK / f"{name}-{pairs}-{path.parent.name}-{path.name}"
         with open(path, encoding="utf-8") as source:
             copy.write_text(
                 "".join(line for _, line in zip(range(pairs), source, strict=False)), encoding="utf-8"
@@ -158,15 +179,25 @@ def main() -> None:
         sub.add_argument("--lr", type=float, default=1e-3)
         sub.add_argument("--dropout", type=float, default=0.3)
         sub.add_argument("--pairs", type=int, default=None)
+        sub.add_argument("--valid-pairs", type=int, default=None)
         sub.add_argument("--name", default=None)
         sub.add_argument("--threads", type=int, default=THREADS)
     sub = commands.add_parser("speed")
     sub.add_argument("-m", "--model", type=Path, required=True)
     sub.add_argument("--sentences", type=int, default=200)
     sub.add_argument("--batch-size", type=int, default=64)
+    sub.add_argument("--threads", type=int, default=THREADS)
+    sub = commands.add_parser("score")
+    sub.add_argument("-m", "--model", type=Path, required=True)
+    sub.add_argument("--data", choices=("multi30k", "tatoeba"), default="multi30k")
+    sub.add_argument("--name", required=True)
+    sub.add_argument("--threads", type=int, default=THREADS)
     args = parser.parse_args()
     if args.command == "speed":
         speed(args)
+        return
+    if args.command == "score":
+        rescore(args)
         return
     suffix = "" if args.attention == "bahdanau" else f"-{args.attention}"
     if args.command == "multi30k":
