@@ -106,7 +106,9 @@ def train_embeddings(
 
 def embed(
     model: o.ModelDir,
-    words: Annotated[list[str] | None, typer.Argument(help="Query words.", show_default=False)] = None,
+    words: Annotated[
+        list[str] | None, typer.Argument(metavar="[WORD]...", help="Query words.", show_default=False)
+    ] = None,
     neighbors: Annotated[
         int | None,
         typer.Option(help="Print the N nearest words by cosine instead of vectors.", show_default=False),

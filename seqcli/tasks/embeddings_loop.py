@@ -286,12 +286,14 @@ class EmbeddingTrainer:
     def _save(self, loss: float | None) -> None:
         pos = self.position
         self._last_save = (pos.elapsed, pos.step)
-        if not self.dist.is_main:
-            return
-        record = {"step": pos.step, "metric": "loss", "score": loss}
-        checkpoint.save_weights(self.run_dir, self.model, record)
-        state = {"model": self.model.state_dict(), "position": asdict(pos), "training": asdict(self.config)}
-        checkpoint.save_state(self.run_dir, state)
+        if self.dist.is_main:
+            record = {"step": pos.step, "metric": "loss", "score": loss}
+            checkpoint.save_weights(self.run_dir, self.model, record)
+            state = {"model": self.model.state_dict(), "position": asdict(pos)}
+            checkpoint.save_state(self.run_dir, {**state, "training": asdict(self.config)})
+        # The others wait: a process that exits while rank 0 still writes takes the process
+        # group down under it (gloo aborts the survivors).
+        self.dist.barrier()
 
     def _restore(self) -> None:
         state = checkpoint.load_state(self.run_dir)
@@ -302,4 +304,5 @@ class EmbeddingTrainer:
             raise SeqcliError(
                 f"{self.run_dir / checkpoint.STATE_FILE}: does not fit this run ({err})"
             ) from None
-        checkpoint.truncate_metrics(self.run_dir, self.position.step)
+        if self.dist.is_main:
+            checkpoint.truncate_metrics(self.run_dir, self.position.step)
