@@ -216,6 +216,22 @@ def test_tsv_training_with_a_joint_vocabulary_and_no_attention(tmp_path, capsys)
     assert status == 2 and "no attention" in err
 
 
+def test_tokenizers_from_train_tokenizer_are_used_for_both_sides(tmp_path, capsys):
+    source_dir, target_dir = tmp_path / "tok-de", tmp_path / "tok-en"
+    for corpus, directory in ((DATA / "train.de", source_dir), (DATA / "train.en", target_dir)):
+        status, _, err = run(capsys, "train-tokenizer", corpus, "-o", directory, "--vocab-size", "50")
+        assert status == 0, err
+    run_dir = tmp_path / "run"
+    status, _, err = run(
+        capsys, "train-translator", DATA / "train.de", DATA / "train.en", "-o", run_dir, "--max-steps", "1",
+        *TINY, "--tokenizer", source_dir, "--target-tokenizer", target_dir,
+    )  # fmt: skip
+    assert status == 0, err
+    for side, given in (("source-tokenizer", source_dir), ("target-tokenizer", target_dir)):
+        assert (run_dir / side / "tokenizer.model").read_bytes() == (given / "tokenizer.model").read_bytes()
+    assert json.loads((run_dir / "config.json").read_text())["model"]["target_vocab_size"] == 50
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
