@@ -24,7 +24,7 @@ from seqcli.errors import SeqcliError
 from seqcli.models.attention import ATTENTION_TYPES
 from seqcli.models.rnn import CELL_TYPES
 from seqcli.models.seq2seq import Seq2Seq, Seq2SeqConfig
-from seqcli.tasks.training import RunOptions, TrainingSession, data_fingerprint
+from seqcli.tasks.training import RunOptions, TrainingSession, data_fingerprint, resume_conflicts
 from seqcli.tasks.translation import (
     MAX_TRAIN_TOKENS,
     SOURCE_TOKENIZER,
@@ -41,6 +41,21 @@ from seqcli.train.trainer import TrainConfig, TrainResult
 __all__ = ["TranslatorTokenizers", "train_translator"]
 
 SUBWORD_TYPES = ("bpe", "unigram")
+# Command-line parameter -> (option as typed, config.json section, key): what --resume compares.
+RESUME_CHECKED = {
+    "cell": ("--cell", "model", "cell"),
+    "hidden": ("--hidden", "model", "hidden_size"),
+    "embedding": ("--embedding", "model", "embedding_dim"),
+    "layers": ("--layers", "model", "num_layers"),
+    "dropout": ("--dropout", "model", "dropout"),
+    "attention": ("--attention", "model", "attention"),
+    "tie_embeddings": ("--tie-embeddings", "model", "tie_embeddings"),
+    "batch_size": ("--batch-size", "data", "batch_size"),
+    "label_smoothing": ("--label-smoothing", "data", "label_smoothing"),
+    "tokenizer": ("--tokenizer", "tokenizers", "spec"),
+    "vocab_size": ("--vocab-size", "tokenizers", "vocab_size"),
+    "joint_vocab": ("--joint-vocab", "tokenizers", "joint"),
+}
 
 
 @dataclass(frozen=True)
@@ -99,7 +114,7 @@ def train_translator(
     """Train a translator into ``run.run_dir``. ``train`` and ``valid`` are (source, target)
     files or (tsv,); ``model`` holds :class:`Seq2SeqConfig` fields except the vocabulary
     sizes; ``given`` names the options typed on the command line (None: all)."""
-    given = frozenset(asdict(training)) if given is None else given
+    given = frozenset(asdict(training)) | frozenset(RESUME_CHECKED) if given is None else given
     _check_model(model)
     tokenizers.check()
     _check_shape(train, valid)
@@ -109,6 +124,7 @@ def train_translator(
     console = session.console
     saved = session.saved_config()
     if saved is not None:
+        _refuse_changes(run, saved, given, model, data, tokenizers)
         session.check_data(saved, {"train": data_fingerprint(train[0])})
         training = session.training_config(training, saved, given)
         source_tok = load_tokenizer(run.run_dir / SOURCE_TOKENIZER)
@@ -156,6 +172,30 @@ def train_translator(
         target_tok.save(run.run_dir / TARGET_TOKENIZER)
     torch.manual_seed(training.seed)  # the initial weights are part of what --seed fixes
     return session.train(task, Seq2Seq(model_config), training)
+
+
+def _refuse_changes(run, saved, given, model, data, tokenizers) -> None:
+    """On --resume the run decides the model, data and tokenizers: a different one given is
+    an error naming it, not silently ignored."""
+    values = {
+        **{name: model.get(key) for name, (_, section, key) in RESUME_CHECKED.items() if section == "model"},
+        "batch_size": data.batch_size,
+        "label_smoothing": data.label_smoothing,
+        "tokenizer": tokenizers.spec,
+        "vocab_size": tokenizers.vocab_size,
+        "joint_vocab": tokenizers.joint,
+    }
+    requested = {
+        option: (section, key, values[name])
+        for name, (option, section, key) in RESUME_CHECKED.items()
+        if name in given
+    }
+    conflicts = resume_conflicts(saved, requested)
+    if conflicts:
+        raise SeqcliError(
+            f"--resume {run.run_dir}: these options differ from the saved run: {'; '.join(conflicts)}; "
+            "drop them to continue the run, or train a new one"
+        )
 
 
 def _make_task(session, train, valid, tokenizers, data, training, encoding_errors) -> TranslationTask:

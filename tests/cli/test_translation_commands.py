@@ -216,6 +216,34 @@ def test_tsv_training_with_a_joint_vocabulary_and_no_attention(tmp_path, capsys)
     assert status == 2 and "no attention" in err
 
 
+def test_resume_continues_a_run_and_refuses_a_different_model(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    first = ["train-translator", DATA / "pairs.tsv", "-o", run_dir, *TINY]
+    assert run(capsys, *first, "--max-steps", "1")[0] == 0
+    status, _, err = run(capsys, *first, "--resume", "--max-steps", "2", "--hidden", "48")
+    assert status == 2 and "--hidden 48 (the run has 32)" in " ".join(err.split())
+    status, _, err = run(capsys, *first, "--resume", "--max-steps", "2")
+    assert status == 0, err
+    steps = [json.loads(line).get("step") for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert max(steps) == 2
+
+
+def test_tokenizers_from_train_tokenizer_are_used_for_both_sides(tmp_path, capsys):
+    source_dir, target_dir = tmp_path / "tok-de", tmp_path / "tok-en"
+    for corpus, directory in ((DATA / "train.de", source_dir), (DATA / "train.en", target_dir)):
+        status, _, err = run(capsys, "train-tokenizer", corpus, "-o", directory, "--vocab-size", "50")
+        assert status == 0, err
+    run_dir = tmp_path / "run"
+    status, _, err = run(
+        capsys, "train-translator", DATA / "train.de", DATA / "train.en", "-o", run_dir, "--max-steps", "1",
+        *TINY, "--tokenizer", source_dir, "--target-tokenizer", target_dir,
+    )  # fmt: skip
+    assert status == 0, err
+    for side, given in (("source-tokenizer", source_dir), ("target-tokenizer", target_dir)):
+        assert (run_dir / side / "tokenizer.model").read_bytes() == (given / "tokenizer.model").read_bytes()
+    assert json.loads((run_dir / "config.json").read_text())["model"]["target_vocab_size"] == 50
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
