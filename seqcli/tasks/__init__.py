@@ -27,6 +27,28 @@ TASKS: dict[str, TaskEntry] = {
             "seqcli.tasks.embeddings",
             files=("vocab.txt",),
         ),
+        TaskEntry(
+            "tagger",
+            "sequence tagger",
+            Metric("f1", "max"),
+            "seqcli.tasks.tagger_use",
+            files=("tags.json", "words.json", "chars.json"),
+        ),
+        TaskEntry(
+            "classifier",
+            "text classifier",
+            Metric("accuracy", "max"),
+            "seqcli.tasks.classifier_use",
+            files=("labels.json", "words.json"),
+        ),
+        TaskEntry(
+            "translation",
+            "translator",
+            Metric("bleu", "max"),
+            "seqcli.tasks.translation_use",
+            files=("source-tokenizer", "target-tokenizer"),
+        ),
+        TaskEntry("asr", "speech recogniser (CTC)", Metric("wer", "min"), "seqcli.tasks.asr_use"),
     )
 }
 
