@@ -3,6 +3,7 @@
     python bench/embeddings.py                      # full corpus (gcide + brown, ~6.5 M words)
     python bench/embeddings.py --words 200000       # a quick end-to-end check on a slice
     python bench/embeddings.py --configs sg-ns --epochs 1
+    python bench/embeddings.py --device cuda --out bench/results/embeddings-gpu.json   # torch path
 
 For each configuration (sg-ns: skip-gram + negative sampling, cbow-ns, sg-hs: skip-gram +
 hierarchical softmax) both libraries train on the same lowercased text with dim 100,
@@ -90,13 +91,15 @@ def run_gensim(corpus: Path, config: dict, epochs: int, threads: int, seed: int)
     return {"prepare_s": prepared - started, "train_s": trained - prepared}, model.wv
 
 
-def run_seqcli(corpus: Path, config: dict, epochs: int, threads: int, seed: int, work: Path) -> dict:
+def run_seqcli(
+    corpus: Path, config: dict, epochs: int, threads: int, seed: int, work: Path, device: str = "cpu"
+) -> dict:
     from seqcli.tasks.embeddings_loop import EmbeddingTraining
     from seqcli.tasks.embeddings_train import VocabularyOptions, train_embeddings
     from seqcli.tasks.training import RunOptions
 
     run_dir = work / f"run-{config['model']}-{config['loss']}"
-    options = RunOptions(run_dir, "cpu", threads, overwrite=True, quiet=True, cache_dir=work / "cache")
+    options = RunOptions(run_dir, device, threads, overwrite=True, quiet=True, cache_dir=work / "cache")
     model = {key: SETTINGS[key] for key in ("dim", "window", "negative", "sample")} | config
     started = time.perf_counter()
     result = train_embeddings(
@@ -159,7 +162,7 @@ def bench(args: argparse.Namespace) -> dict:
         questions = str(DATA / "word-similarity" / "questions-words.txt")
         gensim_own = wv.evaluate_word_analogies(questions, restrict_vocab=30000)[0]
         quality_g = quality(gensim_vectors(wv))
-        timing_s = run_seqcli(corpus, config, args.epochs, args.threads, args.seed, work)
+        timing_s = run_seqcli(corpus, config, args.epochs, args.threads, args.seed, work, args.device)
         quality_s = quality(load_vectors(Path(timing_s["run_dir"])))
         rate_g = words * args.epochs / timing_g["train_s"]
         rate_s = words * args.epochs / timing_s["train_s"]
@@ -178,6 +181,7 @@ def bench(args: argparse.Namespace) -> dict:
         "command": " ".join(["python", *sys.argv]),
         "machine": machine(args.threads),
         "corpus_words": words,
+        "seqcli_device": args.device,
         "epochs": args.epochs,
         "settings": SETTINGS,
         "results": results,
@@ -212,6 +216,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--configs", nargs="+", choices=sorted(CONFIGS), default=list(CONFIGS))
+    parser.add_argument("--device", default="cpu", help="seqcli's device: cuda runs the torch path")
     parser.add_argument("--out", type=Path, default=RESULTS / "embeddings.json")
     args = parser.parse_args()
     if not (DATA / CORPORA[0]).is_file():
