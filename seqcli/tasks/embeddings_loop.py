@@ -126,6 +126,13 @@ class EmbeddingTrainer:
         kernels.set_threads(threads)
         if backend == "torch":
             self.model.to(device)
+            # The tree's paths on the device once, not per batch: (V, L) rows, labels, lengths.
+            tree = data.tree
+            self._paths = (
+                torch.from_numpy(tree.points.astype(np.int64)).to(device),
+                1 - torch.from_numpy(tree.codes.astype(np.int64)).to(device),
+                torch.from_numpy(tree.lengths.astype(np.int64)).to(device),
+            )
 
     def steps_per_epoch(self) -> int:
         return math.ceil((len(self.blocks) - 1) / self.dist.world_size)
@@ -217,13 +224,11 @@ class EmbeddingTrainer:
 
     def _targets(self, centres: torch.Tensor, rng: np.random.Generator):
         """Output rows, labels and validity (B, K) for predicting ``centres`` (B,)."""
-        cfg, tree = self.model.config, self.data.tree
+        cfg = self.model.config
         if cfg.loss == "hierarchical":
-            points = torch.from_numpy(tree.points).to(self.device)[centres].long()
-            labels = 1 - torch.from_numpy(tree.codes).to(self.device)[centres].long()
+            points, labels, lengths = (table[centres] for table in self._paths)
             depth = torch.arange(points.shape[1], device=self.device)
-            valid = depth[None, :] < torch.from_numpy(tree.lengths).to(self.device)[centres][:, None]
-            return points, labels, valid
+            return points, labels, depth[None, :] < lengths[:, None]
         noise = torch.from_numpy(self.data.noise.sample(rng, (len(centres), cfg.negative))).to(self.device)
         targets = torch.cat([centres[:, None], noise], 1)
         labels = torch.zeros_like(targets)
