@@ -79,7 +79,7 @@ Threads = Annotated[
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or logs on stderr.")]
 EncodingErrors = Annotated[
-    str,
+    Literal["strict", "replace", "ignore"],
     typer.Option(
         help="What to do with bytes that are not UTF-8: strict (stop with file:line), replace or ignore."
     ),

@@ -20,8 +20,35 @@ TASKS: dict[str, TaskEntry] = {
     entry.name: entry
     for entry in (
         TaskEntry("lm", "language model", Metric("loss", "min"), "seqcli.tasks.lm_use"),
-        TaskEntry("tagger", "sequence tagger", Metric("f1", "max"), "seqcli.tasks.tagger_use", files=("tags.json", "words.json", "chars.json")),  # noqa: E501
-        TaskEntry("classifier", "text classifier", Metric("accuracy", "max"), "seqcli.tasks.classifier_use", files=("labels.json", "words.json")),  # noqa: E501
+        TaskEntry(
+            "embeddings",
+            "word vectors",
+            Metric("loss", "min"),
+            "seqcli.tasks.embeddings",
+            files=("vocab.txt",),
+        ),
+        TaskEntry(
+            "tagger",
+            "sequence tagger",
+            Metric("f1", "max"),
+            "seqcli.tasks.tagger_use",
+            files=("tags.json", "words.json", "chars.json"),
+        ),
+        TaskEntry(
+            "classifier",
+            "text classifier",
+            Metric("accuracy", "max"),
+            "seqcli.tasks.classifier_use",
+            files=("labels.json", "words.json"),
+        ),
+        TaskEntry(
+            "translation",
+            "translator",
+            Metric("bleu", "max"),
+            "seqcli.tasks.translation_use",
+            files=("source-tokenizer", "target-tokenizer"),
+        ),
+        TaskEntry("asr", "speech recogniser (CTC)", Metric("wer", "min"), "seqcli.tasks.asr_use"),
     )
 }
 

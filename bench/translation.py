@@ -1,0 +1,218 @@
+"""Figures for the translation issue; each subcommand prints and saves its results.
+
+    python bench/translation.py multi30k [--attention none] [--epochs N]
+        # de→en GRU + attention: train-translator, then BLEU/chrF on val for greedy and beam 5
+    python bench/translation.py tatoeba [--epochs N]
+        # en→fr on the Tatoeba pairs: the same, on its dev file
+    python bench/translation.py speed -m RUN [--sentences N]
+        # batched beam search (beam 5) against one sentence at a time, sentences/s
+    python bench/translation.py score -m RUN --name NAME
+        # greedy and beam-5 BLEU/chrF of a run trained by hand (e.g. extended with --resume)
+
+Add ``--pairs N`` (and ``--valid-pairs M``) to use the first N training (M validation) pairs
+only, for a quick end-to-end check. Data comes
+from ../shared/data; results go to bench/results/<name>.json and stdout, with the machine,
+thread count and exact command lines. Training figures are epoch-bounded; wall times are
+what this machine gave while the run had it (see docs/benchmarks.md for the conditions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.lm import DATA, THREADS, WORK, metrics, save, seqcli  # noqa: E402
+
+MULTI30K = DATA / "multi30k"
+TATOEBA = DATA / "tatoeba-eng-fra"
+
+
+def train_and_score(name: str, train: list[Path], valid: list[Path], args: argparse.Namespace) -> None:
+    """Train into WORK/name, then score greedy and beam-5 translations of ``valid``."""
+    train, valid = _first_pairs(name, train, args.pairs), _first_pairs(name, valid, args.valid_pairs)
+    run_dir = WORK / name
+    options = [
+        "--attention", args.attention, "--cell", "gru", "--hidden", args.hidden,
+        "--embedding", args.embedding, "--vocab-size", args.vocab_size, "--batch-size", args.batch_size,
+        "--lr", args.lr, "--epochs", args.epochs, "--dropout", args.dropout,
+        "--threads", args.threads, "--device", "cpu", "--quiet", "--overwrite",
+    ]  # fmt: skip
+    start = time.perf_counter()
+    result = seqcli("train-translator", *train, "--valid", *valid, "-o", run_dir, *options)
+    train_seconds = time.perf_counter() - start
+    history = [m for m in metrics(run_dir) if "valid" in m]
+    rates = [m["rate"] for m in metrics(run_dir) if "rate" in m]
+    figures = {
+        search: score(run_dir, valid, search, args.threads) for search in ("greedy", "beam5", "beam5-raw")
+    }
+    save(
+        name,
+        {
+            "command": " ".join(map(str, result.args[1:])),
+            "train_seconds": round(train_seconds, 1),
+            "epochs": args.epochs,
+            "threads": args.threads,
+            "median_train_tokens_per_s": sorted(rates)[len(rates) // 2] if rates else None,
+            "valid_history": [{"step": m["step"], **m["valid"]} for m in history],
+            "scores": figures,
+        },
+    )
+
+
+def score(run_dir: Path, valid: list[Path], search: str, threads: int) -> dict:
+    """BLEU/chrF of the run's best checkpoint on ``valid`` with one search setting."""
+    import torch
+
+    from seqcli.data.parallel import read_parallel
+    from seqcli.metrics.bleu import score_translations
+    from seqcli.tasks.translation import SearchOptions
+    from seqcli.tasks.translation_use import load_translator, translate_lines
+
+    torch.set_num_threads(threads)
+    options = {
+        "greedy": SearchOptions(greedy=True),
+        "beam5": SearchOptions(beam_size=5, length_penalty=0.7),
+        "beam5-raw": SearchOptions(beam_size=5, length_penalty=0.0),
+    }[search]
+    translator = load_translator(run_dir, torch.device("cpu"))
+    pairs = list(read_parallel(valid[0], valid[1] if len(valid) == 2 else None))
+    start = time.perf_counter()
+    hypotheses = [t.text for t in translate_lines(translator, [p.source for p in pairs], options)]
+    seconds = time.perf_counter() - start
+    scores = score_translations(hypotheses, [p.target for p in pairs])
+    print(f"{search}: bleu {scores.bleu:.2f} chrf {scores.chrf:.2f} ({seconds:.1f} s)", flush=True)
+    return {
+        "bleu": round(scores.bleu, 2),
+        "chrf": round(scores.chrf, 2),
+        "decode_seconds": round(seconds, 1),
+        "signature": scores.bleu_signature,
+    }
+
+
+def rescore(args: argparse.Namespace) -> None:
+    """Score a run trained (or extended with --resume) outside ``train_and_score``."""
+    valid = [MULTI30K / "val.de", MULTI30K / "val.en"] if args.data == "multi30k" else [TATOEBA / "dev.tsv"]
+    history = [m for m in metrics(args.model) if "valid" in m]
+    searches = ("greedy", "beam5", "beam5-raw")
+    save(
+        args.name,
+        {
+            "command": " ".join(sys.argv),
+            "run": json.loads((args.model / "run.json").read_text()),
+            "config": json.loads((args.model / "config.json").read_text()),
+            "valid_history": [{"step": m["step"], **m["valid"]} for m in history],
+            "scores": {search: score(args.model, valid, search, args.threads) for search in searches},
+        },
+    )
+
+
+def speed(args: argparse.Namespace) -> None:
+    """Beam 5 over batches of sentences against one sentence per search call."""
+    import torch
+
+    from seqcli.tasks.translation import SearchOptions
+    from seqcli.tasks.translation_use import load_translator, translate_lines
+
+    torch.set_num_threads(args.threads)
+    translator = load_translator(args.model, torch.device("cpu"))
+    sentences = (MULTI30K / "val.de").read_text(encoding="utf-8").splitlines()[: args.sentences]
+    options = SearchOptions(beam_size=5, length_penalty=0.7)
+    rates, outputs = {}, {}
+    for label, batch_size in (("batched", args.batch_size), ("one_at_a_time", 1)):
+        start = time.perf_counter()
+        outputs[label] = [
+            t.text for t in translate_lines(translator, sentences, options, batch_size=batch_size)
+        ]
+        rates[label] = len(sentences) / (time.perf_counter() - start)
+        print(f"{label}: {rates[label]:.1f} sentences/s", flush=True)
+    save(
+        "translation-speed",
+        {
+            "command": " ".join(sys.argv),
+            "model": str(args.model),
+            "sentences": len(sentences),
+            "beam": 5,
+            "batch_size": args.batch_size,
+            "sentences_per_s": {k: round(v, 2) for k, v in rates.items()},
+            "speedup": round(rates["batched"] / rates["one_at_a_time"], 2),
+            "same_output": outputs["batched"] == outputs["one_at_a_time"],
+        },
+    )
+
+
+def _first_pairs(name: str, files: list[Path], pairs: int | None) -> list[Path]:
+    """``files`` themselves, or copies of their first ``pairs`` lines (for a quick check)."""
+    if pairs is None:
+        return files
+    WORK.mkdir(parents=True, exist_ok=True)
+    copies = []
+    for path in files:
+        copy = WORK / f"{name}-{pairs}-{path.parent.name}-{path.name}"
+        with open(path, encoding="utf-8") as source:
+            copy.write_text(
+                "".join(line for _, line in zip(range(pairs), source, strict=False)), encoding="utf-8"
+            )
+        copies.append(copy)
+    return copies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name in ("multi30k", "tatoeba"):
+        sub = commands.add_parser(name)
+        sub.add_argument("--attention", default="bahdanau")
+        sub.add_argument("--epochs", type=int, default=10)
+        sub.add_argument("--hidden", type=int, default=512)
+        sub.add_argument("--embedding", type=int, default=256)
+        sub.add_argument("--vocab-size", type=int, default=8000)
+        sub.add_argument("--batch-size", type=int, default=64)
+        sub.add_argument("--lr", type=float, default=1e-3)
+        sub.add_argument("--dropout", type=float, default=0.3)
+        sub.add_argument("--pairs", type=int, default=None)
+        sub.add_argument("--valid-pairs", type=int, default=None)
+        sub.add_argument("--name", default=None)
+        sub.add_argument("--threads", type=int, default=THREADS)
+    sub = commands.add_parser("speed")
+    sub.add_argument("-m", "--model", type=Path, required=True)
+    sub.add_argument("--sentences", type=int, default=200)
+    sub.add_argument("--batch-size", type=int, default=64)
+    sub.add_argument("--threads", type=int, default=THREADS)
+    sub = commands.add_parser("score")
+    sub.add_argument("-m", "--model", type=Path, required=True)
+    sub.add_argument("--data", choices=("multi30k", "tatoeba"), default="multi30k")
+    sub.add_argument("--name", required=True)
+    sub.add_argument("--threads", type=int, default=THREADS)
+    args = parser.parse_args()
+    if args.command == "speed":
+        speed(args)
+        return
+    if args.command == "score":
+        rescore(args)
+        return
+    suffix = "" if args.attention == "bahdanau" else f"-{args.attention}"
+    if args.command == "multi30k":
+        name = args.name or f"multi30k{suffix}"
+        train_and_score(
+            name,
+            [MULTI30K / "train.de", MULTI30K / "train.en"],
+            [MULTI30K / "val.de", MULTI30K / "val.en"],
+            args,
+        )
+    else:
+        name = args.name or f"tatoeba{suffix}"
+        train_and_score(name, [TATOEBA / "train.tsv"], [TATOEBA / "dev.tsv"], args)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    main()
