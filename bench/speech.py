@@ -94,23 +94,35 @@ def train(manifest: Path, valid: Path, run: Path, epochs: int, model: list[str])
     return time.perf_counter() - start
 
 
-def digits(scale: str, epochs: int | None) -> None:
+def digits(scale: str, epochs: int | None, evaluate_only: bool) -> None:
     size, data = SCALES[scale], SPEECH / f"digits-{scale}"
     size = {**size, "epochs": epochs or size["epochs"]}
     build("digits", data, size)
     run = data / "run"
-    seconds = train(data / "train.tsv", data / "test.tsv", run, size["epochs"], DIGITS_MODEL)
+    seconds = (
+        0.0
+        if evaluate_only
+        else train(data / "train.tsv", data / "test.tsv", run, size["epochs"], DIGITS_MODEL)
+    )
     record = {
         "scale": scale,
-        "train_seconds": round(seconds),
-        "epochs": size["epochs"],
-        "model": DIGITS_MODEL,
+        "train_seconds": round(seconds) if seconds else None,
+        "trained": _trained(run),
+        "model": json.loads((run / "config.json").read_text())["model"],
         "seen_speakers": evaluate(run, data / "test.tsv"),
         "held_out_speaker": evaluate(run, data / "heldout.tsv"),
         "held_out_speaker_beam16": evaluate(run, data / "heldout.tsv", "beam", 16),
     }
     print(json.dumps(record, indent=2))
     save(f"speech-digits-{scale}" if scale != "full" else "speech-digits", record)
+
+
+def _trained(run: Path) -> dict:
+    """Steps and epochs of the run's best checkpoint, from its metrics log."""
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    evaluations = [r for r in records if "valid" in r]
+    best = min(evaluations, key=lambda r: r["valid"]["wer"])
+    return {"best_step": best["step"], "best_epoch": best["epoch"], "last_step": records[-1]["step"]}
 
 
 def sentences(scale: str, epochs: int | None) -> None:
@@ -127,7 +139,7 @@ def sentences(scale: str, epochs: int | None) -> None:
         "scale": scale,
         "train_seconds": round(seconds),
         "epochs": size["epochs"],
-        "model": SENTENCES_MODEL,
+        "model": json.loads((run / "config.json").read_text())["model"],
         "greedy": evaluate(run, test),
         "beam16": evaluate(run, test, "beam", 16),
         "beam16_lm": evaluate(run, test, "beam", 16, "lm", lm, "lm_weight", 0.5, "word_bonus", 1.0),
@@ -137,8 +149,12 @@ def sentences(scale: str, epochs: int | None) -> None:
 
 
 def rtf(scale: str, run: Path | None) -> None:
-    """Wall time of one ``seqcli transcribe`` over the digits test files / their duration."""
+    """Processing time / audio duration of transcribe over the digits test files: the whole
+    command (start-up and model loading included), and the files alone (in process)."""
     import soundfile
+    import torch
+
+    from seqcli.tasks.asr_use import DecodeOptions, load_recogniser, transcribe_file
 
     data = SPEECH / f"digits-{scale}"
     run = run or data / "run"
@@ -147,13 +163,22 @@ def rtf(scale: str, run: Path | None) -> None:
     start = time.perf_counter()
     seqcli("transcribe", "-m", run, "--threads", 1, *files)
     wall = time.perf_counter() - start
+    torch.set_num_threads(1)
+    loaded = load_recogniser(run, torch.device("cpu"))
+    start = time.perf_counter()
+    for path in files:
+        transcribe_file(loaded, path, DecodeOptions())
+    files_only = time.perf_counter() - start
     record = {
         "scale": scale,
         "files": len(files),
         "audio_seconds": round(audio, 1),
-        "wall_seconds": round(wall, 2),
-        "rtf": round(wall / audio, 4),
+        "command_seconds": round(wall, 2),
+        "rtf_command": round(wall / audio, 4),
+        "files_seconds": round(files_only, 2),
+        "rtf_files": round(files_only / audio, 4),
         "threads": 1,
+        "decoder": "greedy",
     }
     print(json.dumps(record, indent=2))
     save(f"speech-rtf-{scale}" if scale != "full" else "speech-rtf", record)
@@ -166,10 +191,11 @@ def main() -> None:
     parser.add_argument("figure", choices=["digits", "sentences", "rtf"])
     parser.add_argument("--scale", choices=sorted(SCALES), default="full")
     parser.add_argument("--epochs", type=int, help="digits, sentences: train this many epochs instead")
+    parser.add_argument("--evaluate-only", action="store_true", help="digits: evaluate the existing run")
     parser.add_argument("--run", type=Path, help="rtf: the recogniser to time (default: the digits run)")
     args = parser.parse_args()
     if args.figure == "digits":
-        digits(args.scale, args.epochs)
+        digits(args.scale, args.epochs, args.evaluate_only)
     elif args.figure == "sentences":
         sentences(args.scale, args.epochs)
     else:
