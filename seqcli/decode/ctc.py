@@ -122,7 +122,8 @@ class _Words:
     words: int
     last_char: str  # "" before any text: a word boundary
     pending: str  # the word not yet given to a word/subword LM
-    row: int  # the prefix's row in the LM state table (-1 without fusion)
+    row: int  # the prefix's row in the LM state table
+    unfed: int = -1  # an LM id already scored but not yet fed: the state at ``row`` precedes it
 
 
 @dataclass
@@ -182,7 +183,7 @@ def ctc_prefix_beam_search(
         # A prefix no path reaches (a repeat with no frame left for its blank) is dropped.
         beam_prefixes = {prefix: node for prefix, node in ranked[:beam] if _reachable(node)}
         if lm is not None:
-            lm.keep(beam_prefixes, children)
+            lm.keep(beam_prefixes)
     return _finish(beam_prefixes, lm, fusion, alpha, word_bonus)
 
 
@@ -309,34 +310,55 @@ class _LMTable:
         inverse[torch.tensor(order, device=device)] = torch.arange(len(order), device=device)
         return scores, reorder_state(_cat_states(states), inverse), torch.cat(nexts)[inverse]
 
-    def keep(self, prefixes: dict[tuple[int, ...], _Prefix], children: dict) -> None:
-        """Compact the table to the surviving prefixes' rows (renumbered 0..K-1)."""
-        rows = []
-        for position, node in enumerate(prefixes.values()):
-            rows.append(node.words.row)
-            node.words = replace(node.words, row=position)
-        index = torch.tensor(rows, device=self.next_log_probs.device)
+    def keep(self, prefixes: dict[tuple[int, ...], _Prefix]) -> None:
+        """Compact the table to the surviving prefixes' rows (renumbered 0..K-1), first
+        feeding the LM the unit each new survivor was scored on but not yet fed."""
         state, next_log_probs = self.state, self.next_log_probs
         if self.new_state is not None:
             state = _cat_states([state, self.new_state])
             next_log_probs = torch.cat([next_log_probs, self.new_next])
+        unfed = [node for node in prefixes.values() if node.words.unfed >= 0]
+        if unfed:
+            device = next_log_probs.device
+            rows = torch.tensor([node.words.row for node in unfed], device=device)
+            ids = torch.tensor([node.words.unfed for node in unfed], device=device)
+            stepped_log_probs, stepped = self.step(ids, reorder_state(state, rows))
+            base = next_log_probs.size(0)
+            state = _cat_states([state, stepped])
+            next_log_probs = torch.cat([next_log_probs, stepped_log_probs])
+            for offset, node in enumerate(unfed):
+                node.words = replace(node.words, row=base + offset, unfed=-1)
+        rows = []
+        for position, node in enumerate(prefixes.values()):
+            rows.append(node.words.row)
+            node.words = replace(node.words, row=position)
+        index = torch.tensor(rows, device=next_log_probs.device)
         self.state, self.next_log_probs = reorder_state(state, index), next_log_probs[index]
         self.new_state = self.new_next = None
 
 
 def _score_children(lm: _LMTable, following: dict, children: dict) -> None:
-    """LM scores and rows for this frame's new prefixes (rows past the table's end)."""
+    """LM scores for this frame's new prefixes. A single LM id is scored from the parent's
+    next-unit distribution and fed later, only if the prefix survives (:meth:`_LMTable.keep`);
+    several ids (a word of subword pieces) are fed now, into rows past the table's end."""
     offset = lm.next_log_probs.size(0)
-    requests = [(words.row, ids) for words, ids in children.values() if ids]
-    scores, lm.new_state, lm.new_next = lm.extend(requests) if requests else ([], None, None)
+    singles = [(child, words, ids[0]) for child, (words, ids) in children.items() if len(ids) == 1]
+    if singles:
+        rows = torch.tensor([words.row for _, words, _ in singles], device=lm.next_log_probs.device)
+        ids = torch.tensor([unit for _, _, unit in singles], device=lm.next_log_probs.device)
+        scores = lm.next_log_probs[rows, ids].tolist()
+        for (child, words, unit), score in zip(singles, scores, strict=True):
+            children[child] = (replace(words, lm_score=words.lm_score + score, unfed=unit), [unit])
+    requests = [(words.row, ids) for words, ids in children.values() if len(ids) > 1]
+    multi_scores, lm.new_state, lm.new_next = lm.extend(requests) if requests else ([], None, None)
     fresh = iter(range(len(requests)))
     for child, (words, ids) in children.items():
-        if ids:
+        if len(ids) > 1:
             position = next(fresh)
-            words = replace(words, lm_score=words.lm_score + scores[position], row=offset + position)
-        children[child] = (words, ids)
+            words = replace(words, lm_score=words.lm_score + multi_scores[position], row=offset + position)
+            children[child] = (words, ids)
         if child in following:
-            following[child].words = words
+            following[child].words = children[child][0]
 
 
 def _finish(

@@ -117,3 +117,46 @@ def test_a_word_level_lm_scores_completed_words() -> None:
     assert ctc_prefix_beam_search(log_probs, beam=8, token_texts=TEXTS)[0].tokens == [1, 3, 1]
     fused = ctc_prefix_beam_search(log_probs, beam=8, token_texts=TEXTS, fusion=fusion)[0]
     assert fused.tokens == [2, 3, 1]
+
+
+def stateful_lm(per_character: bool, weight: float) -> LanguageModelFusion:
+    """An LM whose every prediction depends on the whole history through its state."""
+    vocab = ["\n", "a", "b", " "]
+
+    def step(tokens: torch.Tensor, state):
+        state = torch.zeros(1, tokens.size(0), 1) if state is None else state
+        state = 0.7 * state + tokens.float()[None, :, None] + 1.0
+        logits = torch.sin(state[0] * torch.arange(1.0, 5.0))  # (B, 4)
+        return logits.log_softmax(-1), state
+
+    return LanguageModelFusion(
+        step=step, start_tokens=[0], encode=lambda text: [vocab.index(c) for c in text],
+        per_character=per_character, end_tokens=[0], weight=weight,
+    )  # fmt: skip
+
+
+def lm_log_prob(fusion: LanguageModelFusion, text: str) -> float:
+    """The fused LM's score of a whole transcript, fed the way the docstring says."""
+    pieces = [text] if fusion.per_character else text.split()
+    ids = [i for piece in pieces for i in fusion.encode(piece)] + list(fusion.end_tokens)
+    log_probs, state = fusion.step(torch.tensor(fusion.start_tokens), None)
+    total = 0.0
+    for unit in ids:
+        total += float(log_probs[0, unit])
+        log_probs, state = fusion.step(torch.tensor([unit]), state)
+    return total
+
+
+@pytest.mark.parametrize("per_character", [True, False])
+def test_fused_scores_equal_acoustic_plus_weighted_lm_plus_bonus(per_character: bool) -> None:
+    log_probs = (2 * torch.randn(9, 4, generator=torch.Generator().manual_seed(7))).log_softmax(-1)
+    fusion = stateful_lm(per_character, weight=0.7)
+    hypotheses = ctc_prefix_beam_search(
+        log_probs, beam=6, token_texts=TEXTS, fusion=fusion, word_bonus=0.3, token_prune=0.0
+    )
+    assert len(hypotheses) == 6
+    for hypothesis in hypotheses:
+        text = "".join(TEXTS[t] for t in hypothesis.tokens).strip(" ")
+        text = " ".join(text.split()) if not per_character else text
+        expected = hypothesis.acoustic + 0.7 * lm_log_prob(fusion, text) + 0.3 * len(text.split())
+        assert hypothesis.score == pytest.approx(expected, abs=1e-4), text
