@@ -88,7 +88,11 @@ def train_command(**defaults: Any) -> Callable[[Callable[..., Any]], Callable[..
         raise TypeError(f"train_command: no shared option named {', '.join(sorted(unknown))}")
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
-        own = [p for name, p in inspect.signature(command).parameters.items() if name != "setup"]
+        # eval_str: the command module uses postponed annotations; Typer needs the real
+        # Annotated objects (help texts, metavars) once they sit in another signature.
+        own = [
+            p for name, p in inspect.signature(command, eval_str=True).parameters.items() if name != "setup"
+        ]
         shared = [
             inspect.Parameter(
                 name,

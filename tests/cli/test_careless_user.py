@@ -228,3 +228,20 @@ def test_progress_goes_to_a_redirected_stderr_as_plain_lines(
     assert any(line.startswith("step 20/40 (epoch") and "tok/s" in line for line in lines), result.stderr
     done = [line for line in lines if line.startswith("done (")]
     assert len(done) == 1 and str(tmp_path / "run") in done[0]
+
+
+@pytest.mark.parametrize(
+    ("command", "own_help", "choices"),
+    [
+        ("train-lm", "Truncated backpropagation window", "char|word|bpe|unigram|DIR"),
+        ("train-tagger", "Tag column: a CoNLL column index", "constant|plateau|step|cosine"),
+        ("train-translator", "Label smoothing", "bahdanau|luong-dot|luong-general|none"),
+    ],
+)
+def test_help_teaches_each_command_s_own_options_and_lists_choices(
+    run_cli, command: str, own_help: str, choices: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    result = run_cli(command, "--help")
+    assert result.status == 0
+    assert own_help in result.stdout and choices in result.stdout
