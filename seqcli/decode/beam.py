@@ -146,6 +146,9 @@ class _BeamSearch:
         self.k, self.eos_id, self.alpha, self.traced = k, eos_id, alpha, traced
         self.max_lengths = max_lengths
         self.max_length = int(max_lengths.max())
+        # Steps at which some sentence must end: <eos> is forced only then (a full (B, k, V)
+        # select at every step would cost as much as the log-softmax).
+        self.limit_steps = set(max_lengths.tolist())
         self.t = 0
         # live prefixes: only beam 0 is real at the start, the others would duplicate it
         self.scores = torch.full((batch, k), float("-inf"), device=device)
@@ -168,9 +171,10 @@ class _BeamSearch:
         vocab = log_probs.size(1)
         log_probs = log_probs.view(batch, k, vocab)
         at_limit = self.t + 1 >= self.max_lengths  # (B,)
-        forced = torch.full_like(log_probs, float("-inf"))
-        forced[:, :, self.eos_id] = log_probs[:, :, self.eos_id]
-        log_probs = torch.where(at_limit[:, None, None], forced, log_probs)
+        if self.t + 1 in self.limit_steps:
+            forced = torch.full_like(log_probs, float("-inf"))
+            forced[:, :, self.eos_id] = log_probs[:, :, self.eos_id]
+            log_probs = torch.where(at_limit[:, None, None], forced, log_probs)
         candidates = (self.scores[:, :, None] + log_probs).view(batch, k * vocab)
         top_scores, top_ids = candidates.topk(min(2 * k, k * vocab), dim=1)  # (B, 2k) best first
         beams, words = top_ids // vocab, top_ids % vocab  # parent beam and new token
