@@ -1,6 +1,7 @@
 """Figures for the language-model issue; each subcommand prints and saves its results.
 
     python bench/lm.py overhead      # train-lm tokens/s ÷ plain PyTorch loop (PTB, 2×200 LSTM)
+    python bench/lm.py compile       # train-lm tokens/s with --compile ÷ without (same model)
     python bench/lm.py shakespeare   # char LSTM, 15 minutes of CPU: validation nats/char
     python bench/lm.py ptb           # Zaremba et al. small config, 13 epochs: valid perplexity
     python bench/lm.py sampling      # 64 samples × 200 tokens: one batch vs one at a time
@@ -129,6 +130,26 @@ def overhead(args: argparse.Namespace) -> None:
             "steps": args.steps,
             "command": " ".join(map(str, commands[0][1:])),
         },
+    )
+
+
+def compile_gain(args: argparse.Namespace) -> None:
+    """--compile against eager, alternating rounds, steady-state rates (compilation excluded)."""
+    run_dir = WORK / "compile"
+    common = [*PTB_2X200, "--threads", THREADS, "--device", args.device, "--max-steps", args.steps]
+    rates: dict[str, list[float]] = {"eager": [], "compiled": []}
+    commands = {}
+    for _ in range(args.rounds):
+        for name, extra in (("eager", []), ("compiled", ["--compile"])):
+            result = seqcli("train-lm", DATA / "ptb" / "ptb.train.txt", "-o", run_dir, *common, *extra)
+            commands[name] = " ".join(map(str, result.args[1:]))
+            # Skip two log windows: the first compiled steps include compilation itself.
+            rates[name].append(seqcli_rate(run_dir, skip=2))
+            print(f"{name} {rates[name][-1]:,.0f} tok/s", flush=True)
+    ratio = statistics.median(c / e for c, e in zip(rates["compiled"], rates["eager"], strict=True))
+    save(
+        f"compile-{args.device}",
+        {"tokens_per_s": rates, "ratio_median": ratio, "rounds": args.rounds, "commands": commands},
     )
 
 
@@ -304,6 +325,10 @@ def main() -> None:
     p = sub.add_parser("overhead")
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--rounds", type=int, default=3)
+    p = sub.add_parser("compile")
+    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--device", default="cpu")
     p = sub.add_parser("shakespeare")
     p.add_argument("--time", default="15m")
     p.add_argument("--device", default="cpu")
@@ -317,7 +342,8 @@ def main() -> None:
     p.add_argument("--bytes", type=int, default=10**9)
     p.add_argument("--steps", type=int, default=100)
     args = parser.parse_args()
-    globals()[args.bench](args)
+    benches = {"compile": compile_gain}  # subcommands whose function name differs
+    (benches.get(args.bench) or globals()[args.bench])(args)
 
 
 if __name__ == "__main__":

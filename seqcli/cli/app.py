@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from seqcli import __version__
-from seqcli.cli import inspect, lm, text, translation
+from seqcli.cli import asr, classify, embeddings, inspect, lm, tagging, text, translation
 from seqcli.errors import SeqcliError, TrainingInterrupted
 
 try:  # Typer 0.22+ carries its own copy of Click
@@ -35,11 +35,20 @@ app = typer.Typer(
 
 app.command("train-tokenizer", rich_help_panel=TRAIN)(text.train_tokenizer)
 app.command("train-lm", rich_help_panel=TRAIN)(lm.train_lm)
+app.command("train-embeddings", rich_help_panel=TRAIN)(embeddings.train_embeddings)
+app.command("train-tagger", rich_help_panel=TRAIN)(tagging.train_tagger)
+app.command("train-classifier", rich_help_panel=TRAIN)(classify.train_classifier)
 app.command("train-translator", rich_help_panel=TRAIN)(translation.train_translator)
+app.command("train-asr", rich_help_panel=TRAIN)(asr.train_asr)
 app.command("tokenize", rich_help_panel=USE)(text.tokenize)
 app.command("sample", rich_help_panel=USE)(lm.sample)
 app.command("score", rich_help_panel=USE)(lm.score)
+app.command("embed", rich_help_panel=USE)(embeddings.embed)
+app.command("export", rich_help_panel=USE)(embeddings.export)
+app.command("tag", rich_help_panel=USE)(tagging.tag)
+app.command("classify", rich_help_panel=USE)(classify.classify)
 app.command("translate", rich_help_panel=USE)(translation.translate)
+app.command("transcribe", rich_help_panel=USE)(asr.transcribe)
 app.command("evaluate", rich_help_panel=INSPECT)(inspect.evaluate)
 app.command("info", rich_help_panel=INSPECT)(inspect.info)
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from seqcli.cli import options as o
-from seqcli.cli.output import check_format, emit
+from seqcli.cli.output import check_format, emit, stderr_console
 
 __all__ = ["evaluate", "info"]
 
@@ -38,6 +38,10 @@ def evaluate(
         int, typer.Option(help="Word vectors: answer analogies among this many most frequent words.")
     ] = 30000,
     batch_size: Annotated[int, typer.Option(help="Sequences per evaluation batch.")] = 64,
+    plot: Annotated[
+        Path | None,
+        typer.Option(help="Classifier: draw the confusion matrix into this PNG file.", show_default=False),
+    ] = None,
     output_format: o.OutputFormat = "text",
     encoding_errors: o.EncodingErrors = "strict",
     device: o.Device = "auto",
@@ -63,6 +67,7 @@ def evaluate(
             "similarity": similarity,
             "restrict": restrict,
             "batch_size": batch_size,
+            "plot": plot,
         },
     )
     evaluation = evaluate_checkpoint(model, request)
@@ -79,7 +84,9 @@ def info(
     plot: Annotated[
         Path | None,
         typer.Option(
-            help="Also draw training/validation curves to this image (PNG, SVG, PDF).", show_default=False
+            help="Also draw training/validation curves to this image (PNG, SVG, PDF; .png is added "
+            "to a name without a suffix).",
+            show_default=False,
         ),
     ] = None,
     output_format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
@@ -94,7 +101,10 @@ def info(
     else:
         emit(render_summary(summary))
     if plot is not None:
-        plot_curves(model, plot)
+        # matplotlib adds .png to a name without a suffix: name the file actually written.
+        image = plot if plot.suffix else plot.with_name(plot.name + ".png")
+        plot_curves(model, image)
+        stderr_console().print(f"curves written to {image}", soft_wrap=True, markup=False)
 
 
 def _json_number(value: float) -> float | int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -92,7 +93,7 @@ def train_lm(
         run=setup.run,
         model={
             "cell": cell,
-            "embedding_dim": embedding or hidden,
+            "embedding_dim": hidden if embedding is None else embedding,
             "hidden_size": hidden,
             "num_layers": layers,
             "dropout": dropout,
@@ -106,6 +107,16 @@ def train_lm(
         encoding_errors=encoding_errors,
     )
     training_summary(result, setup.run.run_dir, quiet=setup.run.quiet)
+
+
+SampleFormat = Annotated[
+    Literal["text", "jsonl"],
+    typer.Option(
+        "--format",
+        help="text: the samples for people, a blank line between them; jsonl: one JSON object per "
+        'sample, {"text", "tokens", "log_prob"}, the form for pipelines.',
+    ),
+]
 
 
 def sample(
@@ -124,12 +135,27 @@ def sample(
     ] = None,
     prompt: Annotated[str, typer.Option(help="Text to continue.")] = "",
     seed: o.OptionalSeed = None,
-    output_format: o.OutputFormat = "text",
+    output_format: SampleFormat = "text",
+    null: Annotated[
+        bool,
+        typer.Option(
+            "--null",
+            "-0",
+            help="Text format: end each sample with a NUL byte instead of a line break, as find "
+            "-print0 does (for xargs -0); samples may span lines.",
+        ),
+    ] = False,
     device: o.Device = "auto",
     threads: o.Threads = None,
 ) -> None:
-    """Generate text from a language model: from scratch or continuing --prompt."""
+    """Generate text from a language model: from scratch or continuing --prompt.
+
+    A sample may span several lines (a character model writes newlines): for a pipeline use
+    --format jsonl or -0.
+    """
     check_format(output_format, ("text", "jsonl"))
+    if null and output_format != "text":
+        raise SeqcliError("--null separates text samples; --format jsonl already has one per line")
     if num < 1 or max_tokens < 1:
         raise SeqcliError("--num and --max-tokens must be at least 1")
     loaded = _load(model, device, threads)
@@ -148,6 +174,8 @@ def sample(
     for index, item in enumerate(samples):
         if output_format == "jsonl":
             emit(json.dumps({"text": item.text, "tokens": item.tokens, "log_prob": round(item.log_prob, 4)}))
+        elif null:
+            sys.stdout.write(item.text + "\0")
         else:
             emit(item.text if index == len(samples) - 1 else item.text + "\n")
 
@@ -163,13 +191,18 @@ def score(
 ) -> None:
     """Score each line as a sentence: natural-log probability, tokens and perplexity.
 
-    Text output is tab-separated: log_prob, tokens, perplexity, the line.
+    Text output is tab-separated: log_prob, tokens, perplexity, the line. Each line's end
+    token (<eos>, or a character model's newline) is scored with it. Lines of any length are
+    read in windows with the state carried, in bounded memory. An input with no lines at
+    all is an error (exit 2); a blank line is a sentence of its end token alone.
     """
     check_format(output_format, ("text", "jsonl"))
-    loaded = _load(model, device, threads)
     from seqcli.tasks.lm_use import LineScore, read_lines, score_lines
 
+    loaded = _load(model, device, threads)
     lines = read_lines(data, encoding_errors=encoding_errors)
+    if not lines:
+        raise SeqcliError(f"{data}: no lines to score (the input is empty)")
     scores = score_lines(loaded, lines)
     for line, item in zip(lines, scores, strict=True):
         _print_score(item, output_format, line)
@@ -193,11 +226,8 @@ def _print_score(item, output_format: str, line: str | None) -> None:
 
 
 def _load(model: Path, device: str, threads: int | None):
-    import torch
-
     from seqcli.tasks.lm_use import load_language_model
-    from seqcli.train.devices import resolve_device
+    from seqcli.train.devices import configure_threads, resolve_device
 
-    if threads:
-        torch.set_num_threads(threads)
+    configure_threads(threads)
     return load_language_model(model, resolve_device(device))

@@ -71,14 +71,15 @@ OptionalSeed = Annotated[int | None, typer.Option("--seed", help="Random seed; o
 Threads = Annotated[
     int | None,
     typer.Option(
-        help="CPU threads for torch's kernels (>= 1). Default: one per CPU core this process may use; "
-        "on a machine shared with other jobs, fewer threads are often faster.",
+        help="CPU threads for torch's kernels (>= 1). Default: the CPUs this process may use that other "
+        "processes are not keeping busy (measured at start, and again during training), so jobs sharing "
+        "a machine do not slow each other down; OMP_NUM_THREADS, if set, is honoured.",
         show_default=False,
     ),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or logs on stderr.")]
 EncodingErrors = Annotated[
-    str,
+    Literal["strict", "replace", "ignore"],
     typer.Option(
         help="What to do with bytes that are not UTF-8: strict (stop with file:line), replace or ignore."
     ),

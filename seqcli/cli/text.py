@@ -13,12 +13,23 @@ from seqcli.errors import SeqcliError
 
 __all__ = ["tokenize", "train_tokenizer"]
 
+TokenizerOutput = Annotated[
+    Path,
+    typer.Option(
+        "-o",
+        "--output",
+        help="Directory to write the tokenizer to (created if missing). Never a directory that "
+        "holds a model: a model keeps the tokenizer it was trained with.",
+        show_default=False,
+    ),
+]
+
 
 def train_tokenizer(
     corpus: Annotated[
         list[Path], typer.Argument(metavar="CORPUS...", help="Training text files.", show_default=False)
     ],
-    output: o.OutputDir,
+    output: TokenizerOutput,
     type_: Annotated[str, typer.Option("--type", help="bpe, unigram (sentencepiece), char or word.")] = "bpe",
     vocab_size: Annotated[
         int, typer.Option(help="Vocabulary size for bpe/unigram (char/word: --max-vocab).")
@@ -28,16 +39,16 @@ def train_tokenizer(
         int | None,
         typer.Option(help="char/word: keep only this many most frequent tokens.", show_default=False),
     ] = None,
-    overwrite: o.Overwrite = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace a tokenizer already in --output.")] = False,
     encoding_errors: o.EncodingErrors = "strict",
     seed: o.Seed = 0,
     quiet: o.Quiet = False,
 ) -> None:
     """Train a tokenizer (with <pad> <unk> <bos> <eos>) and save it to a directory."""
+    from seqcli.text import check_tokenizer_directory
     from seqcli.text import train_tokenizer as train
 
-    if output.exists() and (output / "tokenizer.json").exists() and not overwrite:
-        raise SeqcliError(f"{output}: already holds a tokenizer; pass --overwrite to replace it")
+    check_tokenizer_directory(output, overwrite=overwrite)
     tokenizer = train(
         type_,
         corpus,
@@ -47,9 +58,12 @@ def train_tokenizer(
         encoding_errors=encoding_errors,
         seed=seed,
     )
-    output.mkdir(parents=True, exist_ok=True)
     tokenizer.save(output)
-    stderr_console(quiet).print(f"{type_} tokenizer with {tokenizer.vocab_size} entries written to {output}")
+    stderr_console(quiet).print(
+        f"{type_} tokenizer with {tokenizer.vocab_size} entries written to {output}",
+        soft_wrap=True,
+        markup=False,
+    )
 
 
 def tokenize(
@@ -60,34 +74,50 @@ def tokenize(
         ),
     ],
     data: o.InputFile = Path("-"),
-    ids: Annotated[bool, typer.Option("--ids", help="Print token ids instead of pieces.")] = False,
+    ids: Annotated[
+        bool, typer.Option("--ids", help="Print token ids instead of pieces (with --decode: read ids).")
+    ] = False,
     decode: Annotated[
-        bool, typer.Option("--decode", help="Reverse: read ids (or pieces) and print text.")
+        bool,
+        typer.Option("--decode", help="Reverse: read pieces (ids with --ids) and print the text."),
     ] = False,
     encoding_errors: o.EncodingErrors = "strict",
 ) -> None:
-    """Split each input line into pieces (or ids); --decode turns them back into text."""
+    """Split each input line into pieces (or ids); --decode turns them back into text.
+
+    Pieces are separated by single spaces. A char tokenizer shows a space as ▁ and other
+    whitespace as <U+XXXX>, so tokenize | tokenize --decode gives every line back exactly;
+    word, bpe and unigram tokenizers keep words, not spacing (docs/language-models.md).
+    """
     from seqcli.data.corpus import iter_lines
     from seqcli.text import load_tokenizer
 
     tokenizer = load_tokenizer(model)
     for number, line in enumerate(iter_lines(data, encoding_errors=encoding_errors), start=1):
         if decode:
-            emit(tokenizer.decode(_parse_tokens(tokenizer, line, data, number)))
+            emit(tokenizer.decode(_parse_tokens(tokenizer, line, ids, f"{data}:{number}")))
         elif ids:
             emit(" ".join(map(str, tokenizer.encode(line))))
         else:
-            emit(" ".join(tokenizer.pieces(line)))
+            emit(tokenizer.format_pieces(line))
 
 
-def _parse_tokens(tokenizer, line: str, path: Path, number: int) -> list[int]:
+def _parse_tokens(tokenizer, line: str, ids: bool, where: str) -> list[int]:
+    from seqcli.text import UNK_ID
+
     fields = line.split()
-    if all(field.lstrip("-").isdigit() for field in fields):
-        values = [int(field) for field in fields]
-        bad = [v for v in values if not 0 <= v < tokenizer.vocab_size]
-        if bad:
+    numeric = all(field.lstrip("-").isdigit() for field in fields)
+    if not ids:
+        parsed = tokenizer.parse_pieces(line)
+        if fields and numeric and UNK_ID in parsed:
             raise SeqcliError(
-                f"{path}:{number}: id {bad[0]} is outside the vocabulary (0..{tokenizer.vocab_size - 1})"
+                f"{where}: integers that are not pieces of this tokenizer; for token ids pass --decode --ids"
             )
-        return values
-    return [tokenizer.piece_to_id(field) for field in fields]
+        return parsed
+    if not numeric:
+        raise SeqcliError(f"{where}: expected token ids (integers); without --ids --decode reads pieces")
+    values = [int(field) for field in fields]
+    bad = [v for v in values if not 0 <= v < tokenizer.vocab_size]
+    if bad:
+        raise SeqcliError(f"{where}: id {bad[0]} is outside the vocabulary (0..{tokenizer.vocab_size - 1})")
+    return values

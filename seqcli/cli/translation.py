@@ -44,6 +44,7 @@ def train_translator(
     valid: Annotated[
         list[Path] | None,
         typer.Option(
+            metavar="FILE [FILE]",
             help="Validation data in the same form: --valid val.de val.en, or --valid dev.tsv. "
             "Greedy BLEU on it selects the best checkpoint.",
             show_default=False,

@@ -8,7 +8,9 @@ mark document boundaries in CoNLL-2002/2003: they are skipped and end a sentence
     Paulo VMI I-LOC
     ( Fpa O
 
-Errors name file and line: ``esp.testa:12: expected at least 3 columns, found 2``.
+Every token line of a file has the same number of columns; a ragged line is an error, not a
+quiet shift of the tag column. Errors name file and line: ``esp.testa:12: expected at least
+3 columns, found 2``.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ def _sentences(path: Path, column: int, needed: int, encoding_errors: str) -> It
     tokens: list[str] = []
     tags: list[str] = []
     first_line = 0
+    width: tuple[int, int] | None = None  # (columns, line) of the file's first token line
     for lineno, line in enumerate(iter_lines(path, encoding_errors=encoding_errors), start=1):
         stripped = line.strip()
         fields = _COLUMN_SEPARATOR.split(stripped) if stripped else []
@@ -64,6 +67,11 @@ def _sentences(path: Path, column: int, needed: int, encoding_errors: str) -> It
             continue
         if len(fields) < needed:
             raise SeqcliError(f"{path}:{lineno}: expected at least {needed} columns, found {len(fields)}")
+        width = width or (len(fields), lineno)
+        if len(fields) != width[0]:
+            raise SeqcliError(
+                f"{path}:{lineno}: {len(fields)} columns, but line {width[1]} has {width[0]} (ragged rows)"
+            )
         if not tokens:
             first_line = lineno
         tokens.append(fields[0])

@@ -61,6 +61,8 @@ def _sentences(path: Path, index: int, encoding_errors: str) -> Iterator[TaggedS
         if not line.strip():
             if forms:
                 yield TaggedSentence(tuple(forms), tuple(tags), first_line)
+            elif first_line:
+                raise SeqcliError(f"{path}:{first_line}: a sentence with no words (only comments or ranges)")
             forms, tags, first_line = [], [], 0
             continue
         first_line = first_line or lineno
@@ -72,3 +74,5 @@ def _sentences(path: Path, index: int, encoding_errors: str) -> Iterator[TaggedS
             tags.append(fields[index])
     if forms:
         yield TaggedSentence(tuple(forms), tuple(tags), first_line)
+    elif first_line:
+        raise SeqcliError(f"{path}:{first_line}: a sentence with no words (only comments or ranges)")

@@ -17,7 +17,15 @@ from collections.abc import Sequence
 
 from seqcli.errors import SeqcliError
 
-__all__ = ["TAG_SCHEMES", "Span", "convert", "to_spans"]
+__all__ = [
+    "TAG_SCHEMES",
+    "Span",
+    "allowed_transitions",
+    "convert",
+    "detect_scheme",
+    "is_chunk_tag",
+    "to_spans",
+]
 
 TAG_SCHEMES = ("iob1", "iob2", "bioes")
 _PREFIXES = {"iob1": ("B", "I"), "iob2": ("B", "I"), "bioes": ("B", "I", "E", "S")}
@@ -106,3 +114,84 @@ def convert(tags: Sequence[str], source: str, target: str) -> list[str]:
     """
     _check_scheme(target)
     return _render(to_spans(tags, source), len(tags), target)
+
+
+def is_chunk_tag(tag: str) -> bool:
+    """Whether ``tag`` looks like a chunk tag of some scheme: ``O`` or ``B-/I-/E-/S-TYPE``.
+
+    >>> [is_chunk_tag(t) for t in ("O", "B-PER", "S-LOC", "NOUN", "-LRB-", "B-")]
+    [True, True, True, False, False, False]
+    """
+    if tag == _OUTSIDE:
+        return True
+    prefix, _, kind = tag.partition("-")
+    return prefix in _PREFIXES["bioes"] and bool(kind)
+
+
+def _breaks(tags: Sequence[str], scheme: str) -> int:
+    """How many tags of ``tags`` a repair into ``scheme`` rewrites (0: well formed)."""
+    return sum(a != b for a, b in zip(tags, convert(tags, scheme, scheme), strict=True))
+
+
+def detect_scheme(sentences: Sequence[Sequence[str]]) -> str | None:
+    """The chunk scheme the tag sequences are written in, or None for plain tags (POS).
+
+    Chunk-shaped tags with an ``E-`` or ``S-`` are BIOES; otherwise IOB1 or IOB2, whichever
+    reads the data with fewer ill-formed tags (IOB2 on a tie): IOB2 data is full of ``B-``
+    after ``O``, which IOB1 forbids, and IOB1 data of ``I-`` after ``O``, which IOB2 forbids.
+
+    >>> detect_scheme([["B-PER", "I-PER", "O"], ["B-LOC"]]), detect_scheme([["I-PER", "O"]])
+    ('iob2', 'iob1')
+    >>> detect_scheme([["S-PER", "O"]]), detect_scheme([["NOUN", "VERB"]]), detect_scheme([["O"]])
+    ('bioes', None, None)
+    """
+    flat = [tag for tags in sentences for tag in tags]
+    if not all(is_chunk_tag(tag) for tag in flat) or all(tag == _OUTSIDE for tag in flat):
+        return None
+    if any(tag[0] in "ES" for tag in flat if tag != _OUTSIDE):
+        return "bioes"
+    iob1 = sum(_breaks(tags, "iob1") for tags in sentences)
+    iob2 = sum(_breaks(tags, "iob2") for tags in sentences)
+    return "iob1" if iob1 < iob2 else "iob2"
+
+
+def _may_follow(previous: str, tag: str, scheme: str) -> bool:
+    """Whether ``tag`` may directly follow ``previous`` (``""`` = sentence start) in ``scheme``."""
+    prev_prefix, prev_kind = ("O", "") if previous in ("", _OUTSIDE) else previous.split("-", 1)
+    prefix, kind = ("O", "") if tag == _OUTSIDE else tag.split("-", 1)
+    inside = prev_prefix in ("B", "I") and prev_kind == kind  # an open chunk of this type
+    if scheme == "iob1":
+        return prefix != "B" or inside
+    if scheme == "iob2":
+        return prefix != "I" or inside
+    if prev_prefix in ("B", "I"):  # bioes: an open chunk must go on or end with its type
+        return prefix in ("I", "E") and kind == prev_kind
+    return prefix in ("O", "B", "S")
+
+
+def allowed_transitions(
+    tags: Sequence[str], scheme: str | None
+) -> tuple[list[bool], list[list[bool]], list[bool]]:
+    """Which tags may start a sentence, follow each tag, and end a sentence in ``scheme``.
+
+    Returns ``(start, transitions, end)`` with ``transitions[i][j]`` true when ``tags[j]``
+    may follow ``tags[i]``; everything is allowed for plain tags (``scheme`` None). A
+    decoder that never takes a forbidden step only produces well-formed sequences.
+
+    >>> start, follow, end = allowed_transitions(["O", "B-PER", "I-PER"], "iob2")
+    >>> start, follow[0], end
+    ([True, True, False], [True, True, False], [True, True, True])
+    >>> allowed_transitions(["O", "B-PER", "I-PER", "E-PER", "S-PER"], "bioes")[2]
+    [True, False, False, True, True]
+    """
+    size = len(tags)
+    if scheme is None:
+        return [True] * size, [[True] * size for _ in range(size)], [True] * size
+    _check_scheme(scheme)
+    for position, tag in enumerate(tags):
+        _parse(tag, scheme, position)
+    start = [_may_follow("", tag, scheme) for tag in tags]
+    follow = [[_may_follow(previous, tag, scheme) for tag in tags] for previous in tags]
+    # Only BIOES forbids an end: a B- or I- must be closed by its E-.
+    end = [scheme != "bioes" or tag == _OUTSIDE or tag[0] in "ES" for tag in tags]
+    return start, follow, end

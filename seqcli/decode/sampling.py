@@ -1,29 +1,26 @@
 """Ancestral sampling from a language model, with temperature, top-k and nucleus filtering.
 
-As in SEQUENCE-MODELS.md ("Language models and sampling"): draw ``y<t>`` from the softmax of
-the model's scores divided by a temperature, feed it back as ``x<t+1>``, stop at ``<eos>`` or
+As in docs/maths.md ("Language models and sampling"): draw ``y<t>`` from the softmax of the
+model's scores divided by a temperature, feed it back as ``x<t+1>``, stop at ``<eos>`` or
 a length limit. Top-k: Fan et al. 2018, "Hierarchical Neural Story Generation"; nucleus
 (top-p): Holtzman et al. 2020, "The Curious Case of Neural Text Degeneration". The order
 temperature, then top-k, then top-p follows Hugging Face ``generate``.
 
-Search is model-agnostic (STYLE.md, habit 14): the model enters only through ``step``.
+Search is model-agnostic: the model enters only through ``step`` (:mod:`seqcli.decode.search`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["Samples", "State", "StepFn", "filter_logits", "sample"]
+from seqcli.decode.search import State, StepFn
 
-State = Any  # opaque to search: whatever the model's step returns, passed back unchanged
-StepFn = Callable[[Tensor, State], tuple[Tensor, State]]
+__all__ = ["Samples", "State", "StepFn", "filter_logits", "sample"]
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Every cell reads the concatenation ``[a<t-1>, x<t>]`` (hidden first, input secon
 one ``nn.Linear`` per gate, named after the gate: ``update`` (Γu), ``forget`` (Γf),
 ``output`` (Γo), ``relevance`` (Γr) and ``candidate`` (c̃). So ``cell.update.weight`` is the
 course's ``W_u = [W_ua | W_ux]`` of shape ``(H, H + I)``. The formulas are in
-``SEQUENCE-MODELS.md``; these modules are slower than cuDNN's fused kernels and exist to be
+docs/maths.md ("Recurrent cells"); these modules are slower than cuDNN's fused kernels and exist to be
 read, compared and experimented with.
 
 API shared by all cells: ``forward(x: (B, I), state) -> state`` where ``state`` is the hidden

@@ -67,7 +67,8 @@ class LanguageModel(nn.Module):
         super().__init__()
         self.config = config
         self.embedding = nn.Embedding(config.vocab_size, config.embedding_dim)
-        self.dropout = nn.Dropout(config.dropout)
+        # No module at all for p = 0: the overhead bench runs dropout-free models.
+        self.dropout = nn.Dropout(config.dropout) if config.dropout > 0 else nn.Identity()
         self.rnn = RecurrentStack(config.recurrent_config())
         self.projection = nn.Linear(config.hidden_size, config.vocab_size)
         if config.tie_weights:

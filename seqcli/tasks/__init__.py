@@ -21,12 +21,34 @@ TASKS: dict[str, TaskEntry] = {
     for entry in (
         TaskEntry("lm", "language model", Metric("loss", "min"), "seqcli.tasks.lm_use"),
         TaskEntry(
+            "embeddings",
+            "word vectors",
+            Metric("loss", "min"),
+            "seqcli.tasks.embeddings",
+            files=("vocab.txt",),
+        ),
+        TaskEntry(
+            "tagger",
+            "sequence tagger",
+            Metric("f1", "max"),
+            "seqcli.tasks.tagger_use",
+            files=("tags.json", "words.json", "chars.json"),
+        ),
+        TaskEntry(
+            "classifier",
+            "text classifier",
+            Metric("accuracy", "max"),
+            "seqcli.tasks.classifier_use",
+            files=("labels.json", "words.json"),
+        ),
+        TaskEntry(
             "translation",
             "translator",
             Metric("bleu", "max"),
             "seqcli.tasks.translation_use",
             files=("source-tokenizer", "target-tokenizer"),
         ),
+        TaskEntry("asr", "speech recogniser (CTC)", Metric("wer", "min"), "seqcli.tasks.asr_use"),
     )
 }
 

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seqcli.errors import SeqcliError
+from seqcli.metrics.perplexity import bits_per_char, perplexity
 from seqcli.metrics.selection import Metric
 from seqcli.models.lm import LanguageModel, LanguageModelConfig
 from seqcli.models.rnn import detach_state
@@ -123,8 +124,8 @@ class LanguageModelTask(TaskBase):
 
     def describe(self, loss: float) -> dict[str, float]:
         if self.char_level:
-            return {"bpc": loss / math.log(2)}
-        return {"ppl": math.exp(min(loss, 50.0))}
+            return {"bpc": bits_per_char(loss)}
+        return {"ppl": perplexity(loss)}
 
     def state_dict(self) -> dict[str, Any]:
         return {"hidden": self.hidden}
@@ -143,16 +144,17 @@ def evaluate_stream(
     rows = stream_rows(
         ids, min(batch_size, max(1, (len(ids) - 1) // (bptt + 1))), source="evaluation data", bptt=1
     )
-    total, count, hidden = 0.0, 0, None
+    # Summed on the device, read once at the end: no host sync per window.
+    total, count, hidden = torch.zeros((), dtype=torch.float64, device=device), 0, None
     for index in range(_windows(rows.shape[1], bptt)):
         inputs, targets = (t.to(device) for t in _window(rows, index, bptt))
         logits, hidden = model(inputs, hidden)
         total += F.cross_entropy(
             logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1), reduction="sum"
-        ).item()
+        )
         count += targets.numel()
     model.train(was_training)
-    return total / count
+    return total.item() / count
 
 
 def _device_of(model: nn.Module) -> torch.device:

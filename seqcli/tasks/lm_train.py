@@ -100,18 +100,13 @@ def train_language_model(
             if name in given
         }
         conflicts = resume_conflicts(saved, requested)
-        if conflicts:
-            raise SeqcliError(
-                f"--resume {run.run_dir}: these options differ from the saved run: {'; '.join(conflicts)}; "
-                "drop them to continue the run, or train a new one"
-            )
+        training = session.training_config(training, saved, given, conflicts=conflicts)
         session.check_data(saved, {"train": data_fingerprint(train)})
-        training = session.training_config(training, saved, given)
         tok = load_tokenizer(run.run_dir)
         model_config = _saved(LanguageModelConfig, saved, "model", run.run_dir)
         data = _saved(LMDataConfig, saved, "data", run.run_dir)
     else:
-        tok = session.rank0_first(lambda: _make_tokenizer(tokenizer, train, encoding_errors))
+        tok = session.shared_tokenizer(lambda: _make_tokenizer(tokenizer, train, encoding_errors))
         model_config = LanguageModelConfig(vocab_size=tok.vocab_size, **model)
     train_ids, valid_ids = _encode(session, tok, train, valid, encoding_errors)
     task = LanguageModelTask(

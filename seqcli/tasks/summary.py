@@ -9,7 +9,7 @@ from typing import Any
 from safetensors import SafetensorError, safe_open
 
 from seqcli.errors import SeqcliError
-from seqcli.tasks import read_task_config
+from seqcli.tasks import read_task_config, task_entry
 from seqcli.train import checkpoint
 
 __all__ = ["checkpoint_summary", "plot_curves", "render_summary"]
@@ -26,13 +26,24 @@ def checkpoint_summary(run_dir: Path) -> dict[str, Any]:
         "parameters": _parameter_count(run_dir),
         "files": {p.name: p.stat().st_size for p in sorted(run_dir.iterdir()) if p.is_file()},
         "config": config,
+        "sections": task_entry(config["task"]).info_sections(run_dir, config),
         "training": {
             "steps": train[-1]["step"] if train else 0,
             "last_train": train[-1]["train"] if train else None,
-            "best_valid": min((m["valid"] for m in valid), key=lambda v: v["loss"], default=None),
+            "best_valid": _best(valid, run_dir, config["task"]),
             "evaluations": len(valid),
         },
     }
+
+
+def _best(valid: list[dict[str, Any]], run_dir: Path, task: str) -> dict[str, float] | None:
+    """The validation record that is best on the run's selection metric (the one its
+    weights were saved on: loss, F1, accuracy, ...)."""
+    metric = task_entry(task).metric
+    name = checkpoint.weights_record(run_dir).get("metric", metric.name)
+    scored = [m["valid"] for m in valid if name in m["valid"]]
+    choose = max if metric.mode == "max" else min
+    return choose(scored, key=lambda v: v[name], default=None)
 
 
 def _parameter_count(run_dir: Path) -> int | None:
@@ -55,6 +66,8 @@ def render_summary(summary: dict[str, Any]) -> str:
         if summary["parameters"] is not None
         else "parameters: (no weights yet)",
     ]
+    for name, section in summary.get("sections", {}).items():
+        lines.append(f"{name}: " + ", ".join(f"{k}={v}" for k, v in section.items()))
     for section in ("model", "tokenizer", "data", "training", "corpus"):
         if isinstance(config.get(section), dict):
             values = ", ".join(f"{k}={v}" for k, v in config[section].items())
@@ -83,7 +96,7 @@ def plot_curves(run_dir: Path, image: Path) -> None:
         raise SeqcliError("--plot needs matplotlib: pip install 'seqcli[plot]'") from None
     metrics = checkpoint.read_metrics(run_dir)
     train = [(m["step"], m["train"]["loss"]) for m in metrics if "train" in m]
-    valid = [(m["step"], m["valid"]["loss"]) for m in metrics if "valid" in m]
+    valid = [(m["step"], m["valid"]["loss"]) for m in metrics if "loss" in m.get("valid", {})]
     if not train and not valid:
         raise SeqcliError(f"{run_dir}: no metrics to plot yet")
     figure, axes = plt.subplots(figsize=(7, 4))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,10 +29,12 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 from seqcli.data.corpus import STDIN, input_size, spool_stdin
 from seqcli.data.token_cache import check_cache_dir, token_stream
 from seqcli.errors import SeqcliError
+from seqcli.text import Tokenizer, load_tokenizer
 from seqcli.train import checkpoint
 from seqcli.train.config import RESUMABLE, TrainConfig
-from seqcli.train.devices import configure_threads, resolve_device
+from seqcli.train.devices import resolve_device
 from seqcli.train.distributed import DistContext, from_environment
+from seqcli.train.threads import ThreadGovernor
 from seqcli.train.trainer import Trainer, TrainResult
 
 __all__ = ["RunOptions", "TrainingSession", "data_fingerprint", "resume_conflicts"]
@@ -63,7 +66,7 @@ class TrainingSession:
         checkpoint.check_run_dir(options.run_dir, overwrite=options.overwrite, resume=options.resume)
         if options.cache_dir is not None:
             check_cache_dir(options.cache_dir)
-        configure_threads(options.threads)
+        self.threads = ThreadGovernor(options.threads)
         self.device = resolve_device(options.device, _local_rank())
         self.dist: DistContext = from_environment(self.device)
         self.console = Console(stderr=True, quiet=options.quiet or not self.dist.is_main)
@@ -102,6 +105,17 @@ class TrainingSession:
             result = build()
         return result
 
+    def shared_tokenizer(self, build: Callable[[], Tokenizer]) -> Tokenizer:
+        """A tokenizer trained once, on rank 0 (with every CPU thread), and sent to the others."""
+        tokenizer = build() if self.dist.is_main else None
+        files = self.dist.broadcast(tokenizer.serialize() if tokenizer is not None else None)
+        if tokenizer is not None:
+            return tokenizer
+        with tempfile.TemporaryDirectory(prefix="seqcli-tokenizer-") as directory:
+            for name, data in files.items():
+                (Path(directory) / name).write_bytes(data)
+            return load_tokenizer(Path(directory))
+
     def input_path(self, path: Path) -> Path:
         """``path`` itself, or for ``-`` standard input spooled once to the cache (read once,
         used by tokenizer training and encoding alike)."""
@@ -117,7 +131,9 @@ class TrainingSession:
 
     def _encode(self, path: Path, tokenizer: Any, encoding_errors: str) -> np.ndarray:
         columns = (TextColumn(f"encoding {path.name}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
-        with Progress(*columns, console=self.console, transient=True) as progress:
+        with Progress(
+            *columns, console=self.console, transient=True, disable=not self.console.is_terminal
+        ) as progress:
             bar = progress.add_task("encode", total=input_size(path))
             return token_stream(
                 path,
@@ -127,10 +143,18 @@ class TrainingSession:
                 progress=lambda done: progress.advance(bar, done),
             )
 
-    def training_config(self, training: TrainConfig, saved: dict[str, Any] | None, given: Iterable[str]):
+    def training_config(
+        self,
+        training: TrainConfig,
+        saved: dict[str, Any] | None,
+        given: Iterable[str],
+        *,
+        conflicts: Iterable[str] = (),
+    ) -> TrainConfig:
         """The TrainConfig to use: on resume the saved one, with the resumable settings the
         user gave replacing it (a limit given replaces all saved limits); any other training
-        setting given must equal the saved one."""
+        setting given must equal the saved one. ``conflicts``: the task's own differences
+        (model, tokenizer, data options), refused in the same message."""
         if saved is None:
             return training
         try:
@@ -142,9 +166,12 @@ class TrainingSession:
         given = set(given)
         fields = stored.__dataclass_fields__
         conflicts = [
-            f"--{name.replace('_', '-')} {getattr(training, name)} (the run has {getattr(stored, name)})"
-            for name in sorted(given & set(fields))
-            if name not in RESUMABLE and getattr(training, name) != getattr(stored, name)
+            *conflicts,
+            *(
+                f"--{name.replace('_', '-')} {getattr(training, name)} (the run has {getattr(stored, name)})"
+                for name in sorted(given & set(fields))
+                if name not in RESUMABLE and getattr(training, name) != getattr(stored, name)
+            ),
         ]
         _refuse(self.run_dir, conflicts)
         changes = {name: getattr(training, name) for name in RESUMABLE if name in given}
@@ -170,7 +197,14 @@ class TrainingSession:
         if not self._begun:
             raise RuntimeError("TrainingSession.begin() must come before train()")
         trainer = Trainer(
-            task, model, config, self.run_dir, device=self.device, dist=self.dist, quiet=self.options.quiet
+            task,
+            model,
+            config,
+            self.run_dir,
+            device=self.device,
+            dist=self.dist,
+            quiet=self.options.quiet,
+            threads=self.threads,
         )
         return trainer.fit(resume=self.options.resume)
 

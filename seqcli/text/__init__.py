@@ -7,6 +7,7 @@ Every one reserves ``<pad> <unk> <bos> <eos>`` at ids 0, 1, 2, 3. Train one with
 
 from __future__ import annotations
 
+from seqcli.text.factory import load_tokenizer, train_tokenizer
 from seqcli.text.tokenizer import (
     BOS_ID,
     EOS_ID,
@@ -15,8 +16,7 @@ from seqcli.text.tokenizer import (
     TOKENIZER_TYPES,
     UNK_ID,
     Tokenizer,
-    load_tokenizer,
-    train_tokenizer,
+    check_tokenizer_directory,
 )
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "TOKENIZER_TYPES",
     "UNK_ID",
     "Tokenizer",
+    "check_tokenizer_directory",
     "load_tokenizer",
     "train_tokenizer",
 ]

@@ -7,6 +7,7 @@ stream is as long as the corpus (a gigabyte of text is a billion ids).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -16,9 +17,13 @@ from seqcli.data.corpus import iter_text_chunks
 from seqcli.text.tokenizer import SPECIAL_TOKENS, UNK_ID
 from seqcli.text.vocabulary import VocabularyTokenizer
 
-__all__ = ["CharTokenizer", "code_points"]
+__all__ = ["SPACE_MARK", "CharTokenizer", "code_points"]
 
 _CODE_POINTS = 0x110000
+# How format_pieces shows a space: sentencepiece's visible space, so char and subword pieces
+# read alike. Every real piece is one character, so a longer field is always an escape.
+SPACE_MARK = "\u2581"
+_ESCAPE = re.compile(r"<U\+([0-9A-F]{4,6})>")
 
 
 def code_points(text: str) -> np.ndarray:
@@ -71,6 +76,33 @@ class CharTokenizer(VocabularyTokenizer):
 
     def decode(self, ids: Iterable[int]) -> str:
         return "".join(self.decoded_pieces(ids))
+
+    def format_pieces(self, text: str) -> str:
+        """Pieces separated by spaces; a space shows as ``▁``, other whitespace, invisible
+        characters and a literal ``▁`` as ``<U+XXXX>``, so :meth:`parse_pieces` is exact.
+
+        >>> CharTokenizer(["<pad>", "<unk>", "<bos>", "<eos>", "a", " ", "\\t"]).format_pieces(" a\\tb")
+        '▁ a <U+0009> <unk>'
+        """
+        return " ".join(map(_show_piece, self.pieces(text)))
+
+    def parse_pieces(self, line: str) -> list[int]:
+        return [self.piece_to_id(_read_piece(field)) for field in line.split()]
+
+
+def _show_piece(piece: str) -> str:
+    if piece == " ":
+        return SPACE_MARK
+    if len(piece) == 1 and (piece.isspace() or piece == SPACE_MARK or not piece.isprintable()):
+        return f"<U+{ord(piece):04X}>"
+    return piece
+
+
+def _read_piece(field: str) -> str:
+    if field == SPACE_MARK:
+        return " "
+    match = _ESCAPE.fullmatch(field)
+    return chr(int(match.group(1), 16)) if match and int(match.group(1), 16) < _CODE_POINTS else field
 
 
 def _count_characters(files: Sequence[Path], encoding_errors: str) -> dict[str, int]:

@@ -41,6 +41,10 @@ MODEL_FILE = "tokenizer.model"
 _COVERAGES = (1.0, 0.9995)
 _TOO_LARGE = re.compile(r"Vocabulary size .*?<= *(\d+)")
 _TOO_SMALL = re.compile(r"smaller than required_chars\. *\d+ vs (\d+)")
+_UNK_TEXT = SPECIAL_TOKENS[UNK_ID]
+# Private-use code points: one the model does not know stands in for a literal <unk> while
+# sentencepiece segments, so it becomes the unknown piece with its word boundary intact.
+_STAND_IN_CANDIDATES = range(0xE000, 0xE100)
 
 
 class SentencePieceTokenizer(Tokenizer):
@@ -55,6 +59,7 @@ class SentencePieceTokenizer(Tokenizer):
         specials = tuple(self._processor.id_to_piece(i) for i in range(len(SPECIAL_TOKENS)))
         if specials != SPECIAL_TOKENS:
             raise ValueError(f"the model's first pieces are {specials}, not {SPECIAL_TOKENS}")
+        self._unk_stand_in = _unknown_character(self._processor)
 
     @classmethod
     def train(
@@ -108,10 +113,14 @@ class SentencePieceTokenizer(Tokenizer):
         return self._processor.piece_to_id(piece)
 
     def encode(self, text: str) -> list[int]:
-        return self._processor.encode(text)
+        return self._processor.encode(self._mark_unknown(text))
 
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
-        return self._processor.encode(list(texts))
+        return self._processor.encode([self._mark_unknown(text) for text in texts])
+
+    def _mark_unknown(self, text: str) -> str:
+        """A literal ``<unk>`` (as Penn Treebank writes rare words) is the unknown token."""
+        return text.replace(_UNK_TEXT, self._unk_stand_in) if _UNK_TEXT in text else text
 
     def decode(self, ids: Iterable[int]) -> str:
         # sentencepiece drops control pieces (pad, bos, eos) itself; unk_surface, set at
@@ -157,11 +166,21 @@ def sample_sentences(
     return sample
 
 
+def _unknown_character(processor: spm.SentencePieceProcessor) -> str:
+    """A character ``processor`` encodes as ``<unk>``: private use, so almost never in text."""
+    for code in _STAND_IN_CANDIDATES:
+        if UNK_ID in processor.encode(chr(code)):
+            return chr(code)
+    raise ValueError("the model knows every private-use character; it cannot mark <unk>")
+
+
 def _train_model_proto(kind: str, sentences: list[str], vocab_size: int, coverage: float) -> bytes:
     model = io.BytesIO()
     try:
         spm.SentencePieceTrainer.train(
-            sentence_iterator=iter(sentences),
+            # A literal <unk> is encoded as the unknown token, so its letters are no text to
+            # learn pieces from.
+            sentence_iterator=(sentence.replace(_UNK_TEXT, " ") for sentence in sentences),
             model_writer=model,
             model_type=kind,
             vocab_size=vocab_size,

@@ -1,15 +1,18 @@
-"""One interface over every tokenizer: ids, pieces, training streams, save and load.
+"""One interface over every tokenizer: ids, pieces, training streams, saving.
 
 Every tokenizer reserves the same four special tokens at the same ids (``<pad> <unk> <bos>
 <eos>`` = 0, 1, 2, 3), so batching, models and decoding never ask which tokenizer they were
 given. A tokenizer is saved as ``tokenizer.json`` (type, settings and, for ``char`` and
-``word``, the vocabulary) plus ``tokenizer.model`` for the sentencepiece types.
+``word``, the vocabulary) plus ``tokenizer.model`` for the sentencepiece types; training
+and loading by type name are in :mod:`seqcli.text.factory`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from itertools import chain
@@ -25,15 +28,15 @@ __all__ = [
     "BOS_ID",
     "CONFIG_FILE",
     "EOS_ID",
+    "FORMAT_VERSION",
     "PAD_ID",
     "SPECIAL_TOKENS",
     "TOKENIZER_TYPES",
     "UNK_ID",
     "Tokenizer",
+    "check_tokenizer_directory",
     "config_value",
     "empty_corpus_error",
-    "load_tokenizer",
-    "train_tokenizer",
 ]
 
 SPECIAL_TOKENS = ("<pad>", "<unk>", "<bos>", "<eos>")
@@ -42,7 +45,9 @@ TOKENIZER_TYPES = ("char", "word", "bpe", "unigram")
 CONFIG_FILE = "tokenizer.json"
 # Bumped when tokenizer.json changes incompatibly, so an old seqcli refuses a newer file.
 FORMAT_VERSION = 1
-DEFAULT_SPM_VOCAB_SIZE = 8000
+# What marks a directory as a model's (seqcli.train.checkpoint writes them); text sits below
+# train in the package layering, so the names are repeated here.
+_MODEL_FILES = ("config.json", "model.safetensors", "state")
 
 
 class Tokenizer(ABC):
@@ -85,6 +90,18 @@ class Tokenizer(ABC):
         """The piece of each id of ``encode(text)``."""
         return [self.id_to_piece(token_id) for token_id in self.encode(text)]
 
+    def format_pieces(self, text: str) -> str:
+        """``text`` as its pieces separated by single spaces, as ``seqcli tokenize`` prints it.
+
+        Pieces are shown as they are unless a tokenizer's pieces can hold whitespace (char):
+        then :meth:`parse_pieces` must read back exactly what this wrote.
+        """
+        return " ".join(self.pieces(text))
+
+    def parse_pieces(self, line: str) -> list[int]:
+        """Ids of a line written by :meth:`format_pieces`; unknown pieces are UNK_ID."""
+        return [self.piece_to_id(field) for field in line.split()]
+
     def encode_stream(self, text: str) -> np.ndarray:
         """Training stream of a corpus chunk that ends on a line boundary: int64, shape (N,).
 
@@ -99,10 +116,13 @@ class Tokenizer(ABC):
     def save(self, directory: Path) -> None:
         """Write the tokenizer's files into ``directory`` (created if missing)."""
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        # tokenizer.json comes last, so its presence means the whole tokenizer was written.
-        for name, data in self.serialize().items():
-            atomic_write_bytes(directory / name, data)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            # tokenizer.json comes last, so its presence means the whole tokenizer was written.
+            for name, data in self.serialize().items():
+                atomic_write_bytes(directory / name, data)
+        except OSError as err:
+            raise SeqcliError(f"{directory}: cannot write the tokenizer ({err.strerror or err})") from None
 
     def fingerprint(self) -> str:
         """sha256 hex of the files ``save`` writes: equal fingerprints, equal tokenizers."""
@@ -122,38 +142,39 @@ class Tokenizer(ABC):
         return f"{type(self).__name__}(kind={self.kind!r}, vocab_size={self.vocab_size})"
 
 
-def load_tokenizer(directory: Path) -> Tokenizer:
-    """The tokenizer saved in ``directory``; SeqcliError naming the file if it is damaged."""
+def check_tokenizer_directory(directory: Path, *, overwrite: bool = False) -> None:
+    """Refuse ``directory`` as a tokenizer's output before any work is done; touches nothing.
+
+    A directory that holds a model is refused even with ``overwrite``: its model was trained
+    with its own tokenizer, and another one would turn its ids into nonsense. An existing
+    tokenizer needs ``overwrite``. The directory must be creatable and writable.
+    """
     directory = Path(directory)
-    path = directory / CONFIG_FILE
-    config = _read_config(directory)
-    kind = config.get("type")
-    if kind not in TOKENIZER_TYPES:
-        raise SeqcliError(
-            f"{path}: unknown tokenizer type {kind!r} (expected one of {', '.join(TOKENIZER_TYPES)})"
-        )
-    version = config.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise SeqcliError(
-            f"{path}: tokenizer format {version!r} is not supported (this seqcli reads up to"
-            f" {FORMAT_VERSION}); upgrade seqcli"
-        )
-    return _tokenizer_class(kind).from_saved(config, directory)
+    for name in _MODEL_FILES:
+        if (directory / name).exists():
+            raise SeqcliError(
+                f"{directory / name}: {directory} holds a model, whose tokenizer must not be replaced;"
+                " write the tokenizer to a directory of its own"
+            )
+    if (directory / CONFIG_FILE).exists() and not overwrite:
+        raise SeqcliError(f"{directory}: already holds a tokenizer; pass --overwrite to replace it")
+    _check_writable(directory)
 
 
-def _read_config(directory: Path) -> dict[str, Any]:
-    path = directory / CONFIG_FILE
-    if not path.is_file():
-        raise SeqcliError(f"{directory}: no tokenizer ({CONFIG_FILE} missing)")
+def _check_writable(directory: Path) -> None:
+    """Create ``directory`` and a file in it, then remove what was created."""
+    missing = [directory, *directory.parents]
+    missing = missing[: next((i for i, p in enumerate(missing) if p.exists()), len(missing))]
     try:
-        config = json.loads(path.read_bytes())
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".write-test"):
+            pass
     except OSError as err:
-        raise SeqcliError(f"{path}: cannot read ({err.strerror})") from err
-    except ValueError as err:  # JSONDecodeError and UnicodeDecodeError alike
-        raise SeqcliError(f"{path}: not valid JSON ({err}); the file is damaged") from None
-    if not isinstance(config, dict):
-        raise SeqcliError(f"{path}: expected a JSON object; the file is damaged")
-    return config
+        raise SeqcliError(f"{directory}: cannot write here ({err.strerror or err})") from None
+    finally:
+        for created in missing:  # deepest first, each empty
+            with contextlib.suppress(OSError):
+                created.rmdir()
 
 
 def config_value(config: dict[str, Any], key: str, expected: type, directory: Path) -> Any:
@@ -166,77 +187,6 @@ def config_value(config: dict[str, Any], key: str, expected: type, directory: Pa
     return value
 
 
-def train_tokenizer(
-    kind: str,
-    files: list[Path],
-    *,
-    vocab_size: int | None = None,
-    min_count: int = 1,
-    max_vocab: int | None = None,
-    encoding_errors: str = "strict",
-    max_sentences: int = 2_000_000,
-    seed: int = 0,
-) -> Tokenizer:
-    """Train a ``kind`` tokenizer on ``files``, read as a stream.
-
-    ``vocab_size`` (default 8000), ``max_sentences`` (lines sampled) and ``seed`` are for
-    bpe and unigram; ``min_count`` and ``max_vocab`` (specials included) for char and word,
-    which count the whole corpus and are deterministic.
-    """
-    if kind not in TOKENIZER_TYPES:
-        raise SeqcliError(f"unknown tokenizer type {kind!r}; choose one of {', '.join(TOKENIZER_TYPES)}")
-    if not files:
-        raise SeqcliError("no training files given for the tokenizer")
-    if kind in ("bpe", "unigram"):
-        if min_count != 1 or max_vocab is not None:
-            raise SeqcliError(
-                f"--min-count and --max-vocab apply to char and word tokenizers;"
-                f" a {kind} tokenizer takes --vocab-size"
-            )
-        vocab_size = DEFAULT_SPM_VOCAB_SIZE if vocab_size is None else vocab_size
-        _check_at_least("--vocab-size", vocab_size, len(SPECIAL_TOKENS) + 1)
-        _check_at_least("--max-sentences", max_sentences, 1)
-        return _tokenizer_class(kind).train(
-            kind,
-            files,
-            vocab_size=vocab_size,
-            encoding_errors=encoding_errors,
-            max_sentences=max_sentences,
-            seed=seed,
-        )
-    if vocab_size is not None:
-        raise SeqcliError(
-            f"--vocab-size applies to bpe and unigram tokenizers; a {kind} tokenizer takes --max-vocab"
-        )
-    _check_at_least("--min-count", min_count, 1)
-    if max_vocab is not None:
-        _check_at_least("--max-vocab", max_vocab, len(SPECIAL_TOKENS) + 1)
-    return _tokenizer_class(kind).train(
-        files, min_count=min_count, max_vocab=max_vocab, encoding_errors=encoding_errors
-    )
-
-
-def _check_at_least(option: str, value: int, minimum: int) -> None:
-    if value < minimum:
-        raise SeqcliError(f"{option} must be at least {minimum}, got {value}")
-
-
 def empty_corpus_error(files: Sequence[Path]) -> SeqcliError:
     names = ", ".join(str(path) for path in files)
     return SeqcliError(f"{names}: empty corpus (no tokens to train a tokenizer on)")
-
-
-def _tokenizer_class(kind: str) -> Any:
-    # Imported here: the tokenizer modules import this one, and sentencepiece loads only
-    # when a bpe or unigram tokenizer is used.
-    if kind == "char":
-        from seqcli.text.char import CharTokenizer
-
-        return CharTokenizer
-    if kind == "word":
-        from seqcli.text.word import WordTokenizer
-
-        return WordTokenizer
-    from seqcli.text.spm import SentencePieceTokenizer
-
-    return SentencePieceTokenizer

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from seqcli.errors import SeqcliError
+from seqcli.train.threads import configure_threads
 
 __all__ = ["DEVICES", "configure_threads", "resolve_device"]
 
@@ -22,12 +23,3 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     device = torch.device("cuda", local_rank % torch.cuda.device_count())
     torch.cuda.set_device(device)
     return device
-
-
-def configure_threads(requested: int | None) -> int:
-    """Set torch's CPU threads: ``requested`` if given (>= 1), else torch's default."""
-    if requested is not None:
-        if requested < 1:
-            raise SeqcliError(f"--threads must be at least 1, got {requested}")
-        torch.set_num_threads(requested)
-    return torch.get_num_threads()

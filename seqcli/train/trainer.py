@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -32,61 +31,15 @@ from seqcli.metrics.selection import Metric
 from seqcli.train import checkpoint
 from seqcli.train.config import TrainConfig
 from seqcli.train.distributed import DistContext
-from seqcli.train.progress import TrainingProgress
+from seqcli.train.progress import Throughput, TrainingProgress
 from seqcli.train.schedule import Schedule
 from seqcli.train.signals import StopRequest
+from seqcli.train.task import LOSS, TaskBase, TrainTask
+from seqcli.train.threads import ThreadGovernor
 
 __all__ = ["TaskBase", "TrainConfig", "TrainResult", "TrainTask", "Trainer", "TrainingInterrupted"]
 
-LOSS = Metric("loss", "min")
-
-
-class TrainTask(Protocol):
-    """What a task gives the Trainer. Batches may be any nesting of tensors."""
-
-    unit: str  # what ``loss`` counts, for throughput: "tok", "sent", "utt", "word"
-    metric: Metric  # the validation figure that selects the best checkpoint
-
-    def steps_per_epoch(self) -> int: ...
-
-    def train_batches(self, epoch: int, start: int) -> Iterable[Any]:
-        """This rank's batches of ``epoch`` from index ``start`` on; the same every time."""
-
-    def loss(self, model: nn.Module, batch: Any) -> tuple[Tensor, Tensor | int]:
-        """Summed loss over the batch's items and how many items (tokens, sentences) it summed."""
-
-    def evaluate(self, model: nn.Module) -> dict[str, float] | None:
-        """Validation figures including ``metric.name`` (rank 0 only), or None without data."""
-
-    def describe(self, loss: float) -> dict[str, float]:
-        """Figures derived from a mean training loss, for display (e.g. perplexity)."""
-
-    def rollback(self) -> None:
-        """Forget what the last ``loss`` call carried forward: its update was skipped."""
-
-    def state_dict(self) -> dict[str, Any]: ...
-
-    def load_state_dict(self, state: dict[str, Any]) -> None: ...
-
-
-class TaskBase:
-    """Defaults for the optional parts of :class:`TrainTask`: a task with no carried state,
-    no derived figures, selected on validation loss."""
-
-    unit = "item"
-    metric = LOSS
-
-    def describe(self, loss: float) -> dict[str, float]:
-        return {}
-
-    def rollback(self) -> None:
-        return None
-
-    def state_dict(self) -> dict[str, Any]:
-        return {}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        return None
+REBALANCE_SECONDS = 30.0
 
 
 @dataclass
@@ -135,8 +88,10 @@ class Trainer:
         device: torch.device,
         dist: DistContext | None = None,
         quiet: bool = False,
+        threads: ThreadGovernor | None = None,
     ) -> None:
         self.task, self.config, self.run_dir, self.device = task, config, run_dir, device
+        self.threads = threads
         self.metric: Metric = getattr(task, "metric", LOSS)
         self.dist = dist or DistContext()
         self.model = model.to(device)
@@ -181,12 +136,14 @@ class Trainer:
         self._clock = time.monotonic() - self.position.elapsed
         self._last_eval_step = self.position.step if resume else -1
         self._last_save = (self.position.elapsed, self.position.step)
-        self._rate = _Throughput(self.device)
+        self._rate = Throughput(self.device)
+        self._last_rebalance = time.monotonic()
         with (
             StopRequest() as stop,
             TrainingProgress(self._total_steps(), self.task.unit, enabled=not self.quiet) as progress,
         ):
             self._progress = progress
+            self.train_model.train()
             if self.config.amp and not self._autocast:
                 progress.log("--amp is bf16 autocast on CUDA; training on the CPU in float32")
             reason = self._run_epochs(stop)
@@ -244,7 +201,6 @@ class Trainer:
         c, pos = self.config, self.position
         for group in self.optimizer.param_groups:
             group["lr"] = self.schedule.lr(step=pos.step, epoch=pos.epoch, progress=self._run_progress())
-        self.train_model.train()
         self.optimizer.zero_grad(set_to_none=True)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self._autocast):
             loss_sum, count = self.task.loss(self.train_model, move_to(batch, self.device))
@@ -303,6 +259,11 @@ class Trainer:
         return min(total, self.config.max_steps) if self.config.max_steps else total
 
     def _log_progress(self, step: int) -> None:
+        now = time.monotonic()
+        if self.threads is not None and now - self._last_rebalance >= REBALANCE_SECONDS:
+            # Give cores back when another job starts, take them again when it ends.
+            self._last_rebalance = now
+            self.threads.rebalance()
         pos, (rate, loss, step_rate) = self.position, self._rate.take()
         if loss is None:
             return
@@ -331,6 +292,7 @@ class Trainer:
             self.model.eval()
             with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=self._autocast):
                 figures = self.task.evaluate(self.model)
+            self.train_model.train()
             if figures is not None and self.metric.name not in figures:
                 raise SeqcliError(f"validation gave no {self.metric.name!r} (it gave {', '.join(figures)})")
         return self.dist.broadcast(figures)
@@ -340,7 +302,7 @@ class Trainer:
         pos, c = self.position, self.config
         self._last_eval_step = pos.step
         figures = self._evaluate()
-        self._rate = _Throughput(self.device)  # throughput is of training alone
+        self._rate = Throughput(self.device)  # throughput is of training alone
         score = figures[self.metric.name] if figures is not None else None
         improved = score is None or self.metric.better(score, pos.best_score)
         if figures is not None:
@@ -441,28 +403,3 @@ def _position(saved: dict[str, Any]) -> Position:
         best = saved.pop("best_loss")
         saved["best_score"] = None if best is None or math.isinf(best) else best
     return Position(**saved)
-
-
-class _Throughput:
-    """Items per second and mean training loss since the last report, summed on the device
-    so logging costs no host sync until the report itself."""
-
-    def __init__(self, device: torch.device) -> None:
-        self._device = device
-        self._since, self._items, self._steps = time.monotonic(), 0.0, 0
-        self._loss_sum = torch.zeros((), dtype=torch.float64, device=device)
-        self._count = torch.zeros((), dtype=torch.float64, device=device)
-
-    def add(self, loss_sum: Tensor, count: Tensor, global_count: float) -> None:
-        self._loss_sum += loss_sum.double()
-        self._count += count
-        self._items += global_count
-        self._steps += 1
-
-    def take(self) -> tuple[float, float | None, float]:
-        """Items per second, mean loss per item and steps per second since the last call."""
-        seconds = max(time.monotonic() - self._since, 1e-9)
-        loss = (self._loss_sum / self._count).item() if self._steps else None
-        result = (self._items / seconds, loss, self._steps / seconds)
-        self.__init__(self._device)
-        return result

@@ -145,7 +145,7 @@ def test_tokenizer_round_trip_and_use_in_train_lm(run_cli, toy_corpus: Path, tmp
     ids = run_cli("tokenize", "-m", tok, toy_corpus, "--ids")
     first_line = toy_corpus.read_text().splitlines()[0]
     (tmp_path / "ids.txt").write_text(ids.stdout)
-    decoded = run_cli("tokenize", "-m", tok, tmp_path / "ids.txt", "--decode")
+    decoded = run_cli("tokenize", "-m", tok, tmp_path / "ids.txt", "--decode", "--ids")
     assert decoded.stdout.splitlines()[0] == first_line
     result = run_cli(
         "train-lm", toy_corpus, "-o", tmp_path / "lm", "--tokenizer", tok, "--max-steps", "2", *TINY
@@ -186,7 +186,7 @@ def test_use_commands_read_standard_input(run_cli, word_model: Path, monkeypatch
     feed("a pair of shoes\n")
     ids = run_cli("tokenize", "-m", word_model, "--ids")  # the file defaults to -
     feed(ids.stdout)
-    assert run_cli("tokenize", "-m", word_model, "-", "--decode").stdout == "a pair of shoes\n"
+    assert run_cli("tokenize", "-m", word_model, "-", "--decode", "--ids").stdout == "a pair of shoes\n"
     feed("a pair of shoes\nthe apple and pear salad is tasty\n")
     scored = run_cli("score", "-m", word_model, "-")
     assert [line.split("\t")[3] for line in scored.stdout.splitlines()] == [

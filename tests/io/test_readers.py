@@ -449,3 +449,16 @@ def test_real_spoken_digits_through_a_manifest(tmp_path: Path) -> None:
     entries = list(read_manifest(manifest))
     assert len(entries) == 2500  # the data README: 5 speakers x 500
     assert {e.text for e in entries} == {str(digit) for digit in range(10)}
+
+
+def test_conll_ragged_rows_name_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path / "ragged.conll", "Sao NC B-LOC\nPaulo I-LOC\n")
+    with pytest.raises(SeqcliError, match=r"ragged\.conll:2: 2 columns, but line 1 has 3 \(ragged rows\)$"):
+        list(read_conll(path))
+
+
+def test_conllu_sentence_with_no_words_names_its_line(tmp_path: Path) -> None:
+    word = "1\tI\tI\tPRON\tPRP\t_\t0\troot\t_\t_\n"
+    path = write(tmp_path / "empty.conllu", f"# sent_id = 1\n{word}\n# sent_id = 2\n# text =\n\n")
+    with pytest.raises(SeqcliError, match=r"empty\.conllu:4: a sentence with no words"):
+        list(read_conllu(path))

@@ -1,4 +1,4 @@
-"""The textbook cells follow SEQUENCE-MODELS.md, and agree with PyTorch where they should."""
+"""The textbook cells follow docs/maths.md, and agree with PyTorch where they should."""
 
 from __future__ import annotations
 

@@ -102,7 +102,7 @@ def test_textbook_gru_differs_from_nn_gru() -> None:
 
 
 def course_gru_step(cell: nn.Module, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-    """SEQUENCE-MODELS.md's full GRU written out; a column of ones carries each bias."""
+    """The full GRU of docs/maths.md written out; a column of ones carries each bias."""
     W_r, W_u, W_c = (
         torch.cat([gate.weight, gate.bias[:, None]], 1)
         for gate in (cell.relevance, cell.update, cell.candidate)

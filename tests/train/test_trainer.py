@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
+import os
+import signal
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from seqcli.errors import SeqcliError
+from seqcli.errors import SeqcliError, TrainingInterrupted
 from seqcli.train import checkpoint
 from seqcli.train.trainer import TaskBase, TrainConfig, Trainer
 
@@ -87,3 +90,44 @@ def test_clipping_by_norm_bounds_the_update(tmp_path: Path) -> None:
         [(p.detach() - b).flatten() for p, b in zip(trainer.model.parameters(), before, strict=True)]
     )
     assert moved.norm().item() == pytest.approx(0.01, rel=1e-4)
+
+
+class SlowValidation(Regression):
+    """Sends itself SIGINT at step 3 and records, at the validation that follows, the step
+    of the state already on disk."""
+
+    def __init__(self, run_dir: Path) -> None:
+        super().__init__()
+        self.run_dir, self.state_step_at_validation = run_dir, None
+
+    def loss(self, model: nn.Module, batch):
+        if self.calls == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+        return super().loss(model, batch)
+
+    def evaluate(self, model: nn.Module):
+        self.state_step_at_validation = checkpoint.load_state(self.run_dir)["position"]["step"]
+        return super().evaluate(model)
+
+
+def test_a_stop_signal_saves_the_state_before_the_final_validation(tmp_path: Path) -> None:
+    task = SlowValidation(tmp_path)
+    with pytest.raises(TrainingInterrupted):
+        make(task, tmp_path, epochs=5).fit()
+    assert task.state_step_at_validation == 3
+
+
+def test_a_skipped_step_rolls_back_the_state_the_task_carried() -> None:
+    from seqcli.models.lm import LanguageModel, LanguageModelConfig
+    from seqcli.tasks.lm import LanguageModelTask, LMDataConfig
+
+    ids = np.arange(400, dtype=np.uint16) % 20 + 4
+    task = LanguageModelTask(ids, None, LMDataConfig(batch_size=2, bptt=5), char_level=False)
+    model = LanguageModel(LanguageModelConfig(vocab_size=24, embedding_dim=8, hidden_size=8, num_layers=1))
+    batches = task.train_batches(0, 0)
+    task.loss(model, next(batches))
+    carried = task.hidden
+    task.loss(model, next(batches))
+    assert task.hidden is not carried
+    task.rollback()
+    assert task.hidden is carried

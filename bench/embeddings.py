@@ -1,0 +1,231 @@
+"""Word vectors: seqcli against gensim, same corpus, same settings, same threads, one run.
+
+    python bench/embeddings.py                      # full corpus (gcide + brown, ~6.5 M words)
+    python bench/embeddings.py --words 200000       # a quick end-to-end check on a slice
+    python bench/embeddings.py --configs sg-ns --epochs 1
+    python bench/embeddings.py --device cuda --out bench/results/embeddings-gpu.json   # torch path
+
+For each configuration (sg-ns: skip-gram + negative sampling, cbow-ns, sg-hs: skip-gram +
+hierarchical softmax) both libraries train on the same lowercased text with dim 100,
+window 5, 5 noise words, min-count 5, sample 1e-3, lr 0.025, the given epochs and threads.
+Speed is words of the corpus × epochs ÷ seconds of training (vocabulary building and
+encoding are timed apart, for both). Quality is measured by the same seqcli code on both
+sets of vectors: analogy accuracy (questions-words, 30,000 most frequent words, 3CosAdd)
+and Spearman's ρ on WordSim353; gensim's own analogy score is recorded as a cross-check.
+gensim is a bench-only install (``pip install gensim``). Results go to
+bench/results/embeddings.json (or --out) and stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DATA = ROOT.parent / "shared" / "data"
+RESULTS = ROOT / "bench" / "results"
+CORPORA = ("gcide/gcide.txt", "brown/brown.txt")
+CONFIGS = {
+    "sg-ns": {"model": "skipgram", "loss": "negative"},
+    "cbow-ns": {"model": "cbow", "loss": "negative"},
+    "sg-hs": {"model": "skipgram", "loss": "hierarchical"},
+}
+SETTINGS = {"dim": 100, "window": 5, "negative": 5, "min_count": 5, "sample": 1e-3, "lr": 0.025}
+
+
+def machine(threads: int) -> dict:
+    import gensim
+    import numba
+    import torch
+
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    versions = {"torch": torch.__version__, "numba": numba.__version__, "gensim": gensim.__version__}
+    return {"cpu": cpu, "cores": os.cpu_count(), "threads": threads, **versions}
+
+
+def build_corpus(path: Path, words: int | None) -> int:
+    """gcide + brown, lowercased, one sentence per line, cut after ``words`` words."""
+    total = 0
+    with open(path, "w", encoding="utf-8") as out:
+        for name in CORPORA:
+            for line in (DATA / name).read_text(encoding="utf-8").splitlines():
+                tokens = line.lower().split()
+                if not tokens:
+                    continue
+                out.write(" ".join(tokens) + "\n")
+                total += len(tokens)
+                if words is not None and total >= words:
+                    return total
+    return total
+
+
+def run_gensim(corpus: Path, config: dict, epochs: int, threads: int, seed: int) -> tuple[dict, object]:
+    from gensim.models import Word2Vec
+
+    sentences = [line.split() for line in corpus.read_text(encoding="utf-8").splitlines()]
+    hs = config["loss"] == "hierarchical"
+    started = time.perf_counter()
+    model = Word2Vec(
+        vector_size=SETTINGS["dim"], window=SETTINGS["window"], min_count=SETTINGS["min_count"],
+        sample=SETTINGS["sample"], alpha=SETTINGS["lr"], sg=int(config["model"] == "skipgram"),
+        hs=int(hs), negative=0 if hs else SETTINGS["negative"], workers=threads, seed=seed,
+    )  # fmt: skip
+    model.build_vocab(sentences)
+    prepared = time.perf_counter()
+    model.train(sentences, total_examples=model.corpus_count, epochs=epochs)
+    trained = time.perf_counter()
+    return {"prepare_s": prepared - started, "train_s": trained - prepared}, model.wv
+
+
+def run_seqcli(
+    corpus: Path, config: dict, epochs: int, threads: int, seed: int, work: Path, device: str = "cpu"
+) -> dict:
+    from seqcli.tasks.embeddings_loop import EmbeddingTraining
+    from seqcli.tasks.embeddings_train import VocabularyOptions, train_embeddings
+    from seqcli.tasks.training import RunOptions
+
+    run_dir = work / f"run-{config['model']}-{config['loss']}"
+    options = RunOptions(run_dir, device, threads, overwrite=True, quiet=True, cache_dir=work / "cache")
+    model = {key: SETTINGS[key] for key in ("dim", "window", "negative", "sample")} | config
+    started = time.perf_counter()
+    result = train_embeddings(
+        corpus, run=options, model=model, vocabulary=VocabularyOptions(min_count=SETTINGS["min_count"]),
+        training=EmbeddingTraining(epochs=epochs, lr=SETTINGS["lr"], seed=seed),
+        log=lambda message: None,
+    )  # fmt: skip
+    total = time.perf_counter() - started
+    return {"prepare_s": total - result.elapsed, "train_s": result.elapsed, "run_dir": str(run_dir)}
+
+
+def quality(vectors) -> dict:
+    from seqcli.metrics.analogy import overall, read_analogies, score_analogies
+    from seqcli.metrics.similarity import read_word_pairs, score_similarity
+
+    folder = DATA / "word-similarity"
+    analogies = overall(score_analogies(vectors, read_analogies(folder / "questions-words.txt")))
+    similarity = score_similarity(vectors, read_word_pairs(folder / "wordsim353.tsv"))
+    return {
+        "analogy_accuracy": analogies.accuracy,
+        "analogy_answered": analogies.answered,
+        "analogy_skipped": analogies.skipped,
+        "wordsim353_rho": similarity.rho,
+        "wordsim353_pairs": similarity.used,
+    }
+
+
+def gensim_vectors(wv):
+    from seqcli.data.vectors import WordVectors
+
+    return WordVectors(list(wv.index_to_key), wv.vectors)
+
+
+def gensim_reads_ours(run_dir: Path, work: Path) -> bool:
+    """The export is loadable by gensim, with the same vectors."""
+    import numpy as np
+    from gensim.models import KeyedVectors
+
+    from seqcli.data.vectors import load_vectors
+    from seqcli.tasks.embeddings_use import export_vectors
+
+    path = work / "vectors.bin"
+    export_vectors(run_dir, path, format="word2vec-binary")
+    loaded, ours = KeyedVectors.load_word2vec_format(str(path), binary=True), load_vectors(run_dir)
+    return list(loaded.index_to_key) == ours.words and bool(np.array_equal(loaded.vectors, ours.vectors))
+
+
+def bench(args: argparse.Namespace) -> dict:
+    from seqcli.data.vectors import load_vectors
+
+    work = Path(tempfile.mkdtemp(prefix="seqcli-emb-"))
+    corpus = work / "corpus.txt"
+    words = build_corpus(corpus, args.words)
+    print(f"corpus: {words:,} words, {corpus}", file=sys.stderr)
+    _warm_up(work, args.threads)
+    results = []
+    for name in args.configs:
+        config = CONFIGS[name]
+        timing_g, wv = run_gensim(corpus, config, args.epochs, args.threads, args.seed)
+        questions = str(DATA / "word-similarity" / "questions-words.txt")
+        gensim_own = wv.evaluate_word_analogies(questions, restrict_vocab=30000)[0]
+        quality_g = quality(gensim_vectors(wv))
+        timing_s = run_seqcli(corpus, config, args.epochs, args.threads, args.seed, work, args.device)
+        quality_s = quality(load_vectors(Path(timing_s["run_dir"])))
+        rate_g = words * args.epochs / timing_g["train_s"]
+        rate_s = words * args.epochs / timing_s["train_s"]
+        row = {
+            "config": name,
+            "gensim": {**timing_g, "words_per_s": rate_g, **quality_g, "gensim_own_analogy": gensim_own},
+            "seqcli": {**timing_s, "words_per_s": rate_s, **quality_s},
+            "speed_ratio": rate_s / rate_g,
+            "analogy_diff": quality_s["analogy_accuracy"] - quality_g["analogy_accuracy"],
+            "wordsim353_diff": quality_s["wordsim353_rho"] - quality_g["wordsim353_rho"],
+            "gensim_reads_export": gensim_reads_ours(Path(timing_s["run_dir"]), work),
+        }
+        results.append(row)
+        print(_line(row), flush=True)
+    return {
+        "command": " ".join(["python", *sys.argv]),
+        "machine": machine(args.threads),
+        "corpus_words": words,
+        "seqcli_device": args.device,
+        "epochs": args.epochs,
+        "settings": SETTINGS,
+        "results": results,
+    }
+
+
+def _warm_up(work: Path, threads: int) -> None:
+    """Compile (or load from numba's cache) the kernels before any timing, for every
+    configuration: a user pays this once per installation."""
+    sample = work / "warm-up.txt"
+    sample.write_text("a b c d e f\n" * 200)
+    for config in CONFIGS.values():
+        run_seqcli(sample, config, 1, threads, 1, work / "warm-up")
+
+
+def _line(row: dict) -> str:
+    g, s = row["gensim"], row["seqcli"]
+    return (
+        f"{row['config']}: gensim {g['train_s']:.1f} s ({g['words_per_s']:,.0f} w/s), "
+        f"seqcli {s['train_s']:.1f} s ({s['words_per_s']:,.0f} w/s), ratio {row['speed_ratio']:.2f}; "
+        f"analogy {s['analogy_accuracy']:.4f} vs {g['analogy_accuracy']:.4f}, "
+        f"ws353 {s['wordsim353_rho']:.3f} vs {g['wordsim353_rho']:.3f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--words", type=int, default=None, help="cut the corpus after this many words")
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--configs", nargs="+", choices=sorted(CONFIGS), default=list(CONFIGS))
+    parser.add_argument("--device", default="cpu", help="seqcli's device: cuda runs the torch path")
+    parser.add_argument("--out", type=Path, default=RESULTS / "embeddings.json")
+    args = parser.parse_args()
+    if not (DATA / CORPORA[0]).is_file():
+        sys.exit(f"{DATA} is missing: the bench needs ../shared/data")
+    report = bench(args)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

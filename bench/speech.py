@@ -1,0 +1,186 @@
+"""Figures for the speech issue: WER on connected digits and synthesised sentences, what each
+decoder buys, and the real-time factor of ``seqcli transcribe``.
+
+    python bench/speech.py digits      # FSDD connected digits: seen speakers, held-out speaker
+    python bench/speech.py sentences   # espeak-ng Multi30k sentences: greedy, beam, beam + LM
+    python bench/speech.py rtf         # transcribe's processing time / audio duration (run alone)
+
+``--scale tiny`` runs every step on a handful of utterances (a check that the bench works,
+not a figure). Data are built by bench/speech_data.py under $SEQCLI_BENCH_DIR/speech;
+results go to bench/results/speech-*.json and stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.lm import ROOT, WORK, save
+
+SPEECH = WORK / "speech"
+SCALES = {
+    # utterances (train, test), epochs, model options
+    "tiny": {"train": 40, "test": 10, "epochs": 1, "lm_steps": 20},
+    "full": {"train": 3000, "test": 300, "epochs": 5, "lm_steps": 3000},
+}
+# Small enough to train on a shared 2-core CPU: about 270 steps per epoch. A higher rate than
+# the default gets CTC out of its all-blank plateau in fewer steps.
+DIGITS_MODEL = (
+    "--sample-rate 8000 --n-mels 40 --layers 2 --hidden 64 --channels 8 --max-frames 3000 --lr 3e-3 "
+    "--eval-every 90"
+)
+SENTENCES_MODEL = "--layers 3 --hidden 192 --channels 16 --units char --max-frames 10000 --lr 2e-3"
+CHAR_LM = ["--tokenizer", "char", "--layers", "2", "--hidden", "256", "--bptt", "100", "--batch-size", "32"]
+
+
+def seqcli(*args: object, capture: bool = True) -> str:
+    command = [sys.executable, "-m", "seqcli", *map(str, args)]
+    print("$", " ".join(command[2:]), flush=True)
+    done = subprocess.run(command, check=True, capture_output=capture, text=True, cwd=ROOT)
+    return done.stdout if capture else ""
+
+
+def evaluate(run: Path, manifest: Path, *extra: object) -> dict[str, float]:
+    """evaluate's last line, ``wer X  cer Y``, as numbers (decoders through the library)."""
+    if not extra:
+        fields = seqcli("evaluate", "-m", run, manifest).strip().splitlines()[-1].split()
+        return {fields[i]: float(fields[i + 1]) for i in range(0, len(fields), 2)}
+    from seqcli.tasks.asr_use import evaluate as evaluate_run
+    from seqcli.tasks.registry import EvalRequest
+
+    options = dict(zip(extra[::2], extra[1::2], strict=True))
+    evaluation = evaluate_run(run, EvalRequest(data=(manifest,), device="cpu", options=options))
+    return dict(evaluation.figures)
+
+
+def build(kind: str, data: Path, size: dict) -> None:
+    """The data set, unless already built (rewriting the audio would invalidate the feature cache)."""
+    if (data / "train.tsv").exists():
+        return
+    command = [sys.executable, ROOT / "bench" / "speech_data.py", kind, data, "--train", size["train"]]
+    subprocess.run([str(part) for part in [*command, "--test", size["test"]]], check=True)
+
+
+def train(manifest: Path, valid: Path, run: Path, epochs: int, model: str) -> float:
+    start = time.perf_counter()
+    seqcli("train-asr", manifest, "--valid", valid, "-o", run, "--overwrite", "--epochs", epochs,
+           "--workers", 2, *model.split(), capture=False)  # fmt: skip
+    return time.perf_counter() - start
+
+
+def digits(scale: str, epochs: int | None, evaluate_only: bool) -> None:
+    size, data = SCALES[scale], SPEECH / f"digits-{scale}"
+    size = {**size, "epochs": epochs or size["epochs"]}
+    build("digits", data, size)
+    run = data / "run"
+    seconds = (
+        0.0
+        if evaluate_only
+        else train(data / "train.tsv", data / "test.tsv", run, size["epochs"], DIGITS_MODEL)
+    )
+    record = {
+        "scale": scale,
+        "train_seconds": round(seconds) if seconds else None,
+        "trained": _trained(run),
+        "model": json.loads((run / "config.json").read_text())["model"],
+        "seen_speakers": evaluate(run, data / "test.tsv"),
+        "held_out_speaker": evaluate(run, data / "heldout.tsv"),
+        "held_out_speaker_beam16": evaluate(run, data / "heldout.tsv", "beam", 16),
+    }
+    print(json.dumps(record, indent=2))
+    save(f"speech-digits-{scale}" if scale != "full" else "speech-digits", record)
+
+
+def _trained(run: Path) -> dict:
+    """Steps and epochs of the run's best checkpoint, from its metrics log."""
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    evaluations = [r for r in records if "valid" in r]
+    best = min(evaluations, key=lambda r: r["valid"]["wer"])
+    return {"best_step": best["step"], "best_epoch": best["epoch"], "last_step": records[-1]["step"]}
+
+
+def sentences(scale: str, epochs: int | None) -> None:
+    size, data = SCALES[scale], SPEECH / f"sentences-{scale}"
+    size = {**size, "epochs": epochs or size["epochs"]}
+    build("sentences", data, size)
+    lm = data / "char-lm"
+    seqcli("train-lm", data / "lm.txt", "-o", lm, "--overwrite", "--max-steps", size["lm_steps"], *CHAR_LM,
+           capture=False)  # fmt: skip
+    run = data / "run"
+    seconds = train(data / "train.tsv", data / "test.tsv", run, size["epochs"], SENTENCES_MODEL)
+    test = data / "test.tsv"
+    record = {
+        "scale": scale,
+        "train_seconds": round(seconds),
+        "epochs": size["epochs"],
+        "model": json.loads((run / "config.json").read_text())["model"],
+        "greedy": evaluate(run, test),
+        "beam16": evaluate(run, test, "beam", 16),
+        "beam16_lm": evaluate(run, test, "beam", 16, "lm", lm, "lm_weight", 0.5, "word_bonus", 1.0),
+    }
+    print(json.dumps(record, indent=2))
+    save(f"speech-sentences-{scale}" if scale != "full" else "speech-sentences", record)
+
+
+def rtf(scale: str, run: Path | None) -> None:
+    """Processing time / audio duration of transcribe over the digits test files: the whole
+    command (start-up and model loading included), and the files alone (in process)."""
+    import soundfile
+    import torch
+
+    from seqcli.tasks.asr_use import DecodeOptions, load_recogniser, transcribe_file
+
+    data = SPEECH / f"digits-{scale}"
+    run = run or data / "run"
+    files = [data / line.split("\t")[0] for line in (data / "test.tsv").read_text().splitlines()]
+    audio = sum(soundfile.info(path).duration for path in files)
+    start = time.perf_counter()
+    seqcli("transcribe", "-m", run, "--threads", 1, *files)
+    wall = time.perf_counter() - start
+    torch.set_num_threads(1)
+    loaded = load_recogniser(run, torch.device("cpu"))
+    start = time.perf_counter()
+    for path in files:
+        transcribe_file(loaded, path, DecodeOptions())
+    files_only = time.perf_counter() - start
+    record = {
+        "scale": scale,
+        "files": len(files),
+        "audio_seconds": round(audio, 1),
+        "command_seconds": round(wall, 2),
+        "rtf_command": round(wall / audio, 4),
+        "files_seconds": round(files_only, 2),
+        "rtf_files": round(files_only / audio, 4),
+        "threads": 1,
+        "decoder": "greedy",
+    }
+    print(json.dumps(record, indent=2))
+    save(f"speech-rtf-{scale}" if scale != "full" else "speech-rtf", record)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("figure", choices=["digits", "sentences", "rtf"])
+    parser.add_argument("--scale", choices=sorted(SCALES), default="full")
+    parser.add_argument("--epochs", type=int, help="digits, sentences: train this many epochs instead")
+    parser.add_argument("--evaluate-only", action="store_true", help="digits: evaluate the existing run")
+    parser.add_argument("--run", type=Path, help="rtf: the recogniser to time (default: the digits run)")
+    args = parser.parse_args()
+    if args.figure == "digits":
+        digits(args.scale, args.epochs, args.evaluate_only)
+    elif args.figure == "sentences":
+        sentences(args.scale, args.epochs)
+    else:
+        rtf(args.scale, args.run)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""Figures for the tagging issue; each subcommand trains, evaluates on dev, and saves.
+
+    python bench/tagging.py pos-ewt     # UD English EWT UPOS, BiLSTM + char features: dev accuracy
+    python bench/tagging.py pos-lines   # UD English LinES UPOS, the same recipe
+    python bench/tagging.py ner-esp     # CoNLL-2002 Spanish, char features + CRF: testa entity F1
+    python bench/tagging.py ner-ned     # CoNLL-2002 Dutch, the same recipe
+    python bench/tagging.py chunk       # CoNLL-2000 chunking: F1 on a seeded 10% of train.txt
+    python bench/tagging.py speed       # sentences/s of `seqcli tag` (text in, text out)
+
+Common options: ``--epochs`` (every run is epoch-bounded), ``--threads``, ``--extra`` (more
+train-tagger options, e.g. ``--extra "--embeddings runs/vec"``). Data comes from
+../shared/data; results go to bench/results/tagging-<name>.json with the machine, the
+commands, the dev figures and the training time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.lm import DATA, WORK, machine, save  # noqa: E402
+
+RECIPES: dict[str, tuple[Path, Path | None, list[str]]] = {
+    "pos-ewt": (
+        DATA / "ud-english-ewt" / "en_ewt-ud-train.conllu",
+        DATA / "ud-english-ewt" / "en_ewt-ud-dev.conllu",
+        ["--column", "upos", "--char-features"],
+    ),
+    "pos-lines": (
+        DATA / "ud-english-lines" / "en_lines-ud-train.conllu",
+        DATA / "ud-english-lines" / "en_lines-ud-dev.conllu",
+        ["--column", "upos", "--char-features"],
+    ),
+    "ner-esp": (
+        DATA / "conll2002" / "esp.train",
+        DATA / "conll2002" / "esp.testa",
+        ["--crf", "--char-features"],
+    ),
+    "ner-ned": (
+        DATA / "conll2002" / "ned.train",
+        DATA / "conll2002" / "ned.testa",
+        ["--crf", "--char-features"],
+    ),
+    "chunk": (DATA / "conll2000" / "train.txt", None, ["--crf", "--char-features"]),
+}
+
+
+def run(*args: object) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "seqcli", *map(str, args)]
+    print("$", shlex.join(command[1:]), flush=True)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT, env=env)
+
+
+def last_line_figures(output: str) -> dict[str, float]:
+    fields = output.strip().splitlines()[-1].split()
+    return {name: float(value) for name, value in zip(fields[::2], fields[1::2], strict=True)}
+
+
+def split_conll(path: Path, seed: int = 0) -> tuple[Path, Path]:
+    """A seeded 10% of the sentences of a CoNLL file as dev, the rest as train (both written)."""
+    blocks = [b for b in path.read_text(encoding="utf-8").split("\n\n") if b.strip()]
+    dev_rows = set(random.Random(seed).sample(range(len(blocks)), round(0.1 * len(blocks))))
+    WORK.mkdir(parents=True, exist_ok=True)
+    train, dev = WORK / f"{path.stem}.train90.conll", WORK / f"{path.stem}.dev10.conll"
+    train.write_text(
+        "\n\n".join(b for i, b in enumerate(blocks) if i not in dev_rows) + "\n", encoding="utf-8"
+    )
+    dev.write_text("\n\n".join(b for i, b in enumerate(blocks) if i in dev_rows) + "\n", encoding="utf-8")
+    return train, dev
+
+
+def quality(name: str, args: argparse.Namespace) -> None:
+    train, dev, options = RECIPES[name]
+    if dev is None:
+        train, dev = split_conll(train)
+    name = f"{name}-{args.label}" if args.label else name
+    run_dir = WORK / f"tagging-{name}"
+    started = time.monotonic()
+    trained = run(
+        "train-tagger", train, "--valid", dev, "-o", run_dir, *options, *shlex.split(args.extra),
+        "--epochs", args.epochs, "--threads", args.threads, "--device", "cpu", "--overwrite", "--quiet",
+    )  # fmt: skip
+    train_seconds = time.monotonic() - started
+    evaluated = run("evaluate", "-m", run_dir, dev, "--threads", args.threads, "--device", "cpu")
+    config = json.loads((run_dir / "config.json").read_text())
+    sentences = sum(1 for b in train.read_text(encoding="utf-8").split("\n\n") if b.strip())
+    save(
+        f"tagging-{name}",
+        {
+            "dev": last_line_figures(evaluated.stdout),
+            "details": evaluated.stdout.strip().splitlines()[:-1],
+            "train_seconds": round(train_seconds, 1),
+            "train_sentences_per_s": round(sentences * args.epochs / train_seconds, 1),
+            "epochs": args.epochs,
+            "threads_used": args.threads,
+            "model": config["model"],
+            "commands": [shlex.join(map(str, trained.args[1:])), shlex.join(map(str, evaluated.args[1:]))],
+            "summary": trained.stderr.strip().splitlines()[-1:],
+        },
+    )
+
+
+def speed(args: argparse.Namespace) -> None:
+    """``seqcli tag`` on the EWT dev sentences as raw text, with a trained pos-ewt run."""
+    run_dir = WORK / "tagging-pos-ewt"
+    if not (run_dir / "config.json").is_file():
+        sys.exit(f"train first: python bench/tagging.py pos-ewt (looked for {run_dir})")
+    from seqcli.data.conllu import read_conllu
+
+    sentences = [" ".join(s.tokens) for s in read_conllu(DATA / "ud-english-ewt" / "en_ewt-ud-dev.conllu")]
+    text = WORK / "ewt-dev.txt"
+    text.write_text("\n".join(sentences) + "\n", encoding="utf-8")
+    seconds = []
+    for _ in range(args.rounds):
+        started = time.monotonic()
+        tagged = run("tag", "-m", run_dir, text, "--threads", args.threads, "--device", "cpu")
+        seconds.append(time.monotonic() - started)
+        assert len(tagged.stdout.splitlines()) == len(sentences)
+    best = min(seconds)
+    save(
+        "tagging-speed",
+        {
+            "sentences": len(sentences),
+            "seconds": [round(s, 2) for s in seconds],
+            "sentences_per_s": round(len(sentences) / best, 1),
+            "includes": "process start, model load, reading and writing",
+            "command": shlex.join(map(str, tagged.args[1:])),
+        },
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("figure", choices=[*RECIPES, "speed"])
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--rounds", type=int, default=3, help="speed: timed repetitions (the best counts)")
+    parser.add_argument("--label", default="", help="suffix of the run and results names (variants)")
+    parser.add_argument("--extra", default="", help="more train-tagger options, as one string")
+    args = parser.parse_args()
+    print(json.dumps(machine()), flush=True)
+    speed(args) if args.figure == "speed" else quality(args.figure, args)
+
+
+if __name__ == "__main__":
+    main()

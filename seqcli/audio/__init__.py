@@ -1,0 +1,19 @@
+"""Audio in: files to waveforms (soundfile + soxr), waveforms to log-mel features (torch)."""
+
+from __future__ import annotations
+
+from seqcli.audio.features import FeatureConfig, log_mel, mel_filterbank, normalise, utterance_features
+from seqcli.audio.load import audio_duration, iter_audio_blocks, load_audio
+from seqcli.audio.specaugment import SpecAugment
+
+__all__ = [
+    "FeatureConfig",
+    "SpecAugment",
+    "audio_duration",
+    "iter_audio_blocks",
+    "load_audio",
+    "log_mel",
+    "mel_filterbank",
+    "normalise",
+    "utterance_features",
+]

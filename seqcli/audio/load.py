@@ -1,0 +1,132 @@
+"""Reading audio: any file libsndfile knows (WAV, FLAC, OGG/Vorbis, …), any rate, any channels.
+
+Every file becomes one float32 mono waveform at the model's sample rate: channels are
+averaged (a stereo mix-down), and the rate is converted with soxr (high quality, linear
+phase). The container is recognised from the bytes, not the name, so a FLAC file named
+``.wav`` reads fine. Anything that is not audio, is empty or is cut short raises a
+:class:`~seqcli.errors.SeqcliError` naming the file.
+
+Long recordings are read in blocks (:func:`iter_audio_blocks`) through soxr's streaming
+resampler, so memory stays bounded whatever the file's length.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import soundfile
+import soxr
+
+from seqcli.errors import SeqcliError
+
+__all__ = ["audio_duration", "iter_audio_blocks", "load_audio"]
+
+# Placeholder sizes that streaming writers put in a RIFF header (they cannot seek back).
+_UNKNOWN_RIFF_SIZES = (0, 0xFFFFFFFF, 0xFFFFFFFF - 8)
+
+
+def load_audio(path: Path, sample_rate: int) -> np.ndarray:
+    """The whole file as ``(N,)`` float32 mono samples in [-1, 1] at ``sample_rate``.
+
+    >>> import tempfile, soundfile
+    >>> path = Path(tempfile.mkdtemp()) / "a.wav"
+    >>> soundfile.write(path, np.zeros((800, 2), dtype=np.float32), 8000)
+    >>> load_audio(path, 16000).shape
+    (1600,)
+    """
+    with _open(path) as handle:
+        source_rate = handle.samplerate
+        samples = _read(handle, path, frames=-1)
+    if samples.shape[0] == 0:
+        raise SeqcliError(f"{path}: no audio samples (an empty recording)")
+    return _resample(_mono(samples), source_rate, sample_rate)
+
+
+def iter_audio_blocks(path: Path, sample_rate: int, *, block_seconds: float) -> Iterator[np.ndarray]:
+    """The file in consecutive ``(n,)`` float32 mono blocks at ``sample_rate``.
+
+    Each block holds about ``block_seconds`` of audio (the last may be shorter); joined,
+    they equal :func:`load_audio` up to the resampler's streaming edges.
+    """
+    with _open(path) as handle:
+        source_rate = handle.samplerate
+        frames = max(1, round(block_seconds * source_rate))
+        stream = (
+            None
+            if source_rate == sample_rate
+            else soxr.ResampleStream(source_rate, sample_rate, 1, dtype="float32", quality="HQ")
+        )
+        produced = False
+        while True:
+            block = _read(handle, path, frames=frames)
+            last = block.shape[0] < frames
+            if block.shape[0] == 0 and not produced:
+                raise SeqcliError(f"{path}: no audio samples (an empty recording)")
+            mono = _mono(block)
+            out = mono if stream is None else stream.resample_chunk(mono, last=last)
+            produced = True
+            if out.size:
+                yield np.ascontiguousarray(out, dtype=np.float32)
+            if last:
+                return
+
+
+def audio_duration(path: Path) -> float:
+    """Length of the recording in seconds, from its header."""
+    with _open(path) as handle:
+        return handle.frames / handle.samplerate
+
+
+def _open(path: Path) -> soundfile.SoundFile:
+    if not path.is_file():
+        raise SeqcliError(f"{path}: audio file not found" if not path.exists() else f"{path}: not a file")
+    _check_riff_size(path)
+    try:
+        return soundfile.SoundFile(path)
+    except (soundfile.LibsndfileError, RuntimeError) as err:
+        raise SeqcliError(f"{path}: not a readable audio file ({_reason(err)})") from None
+    except OSError as err:
+        raise SeqcliError(f"{path}: cannot read ({err.strerror})") from None
+
+
+def _read(handle: soundfile.SoundFile, path: Path, *, frames: int) -> np.ndarray:
+    """``(n, channels)`` float32; decoding errors (a FLAC cut short) name the file."""
+    try:
+        return handle.read(frames, dtype="float32", always_2d=True)
+    except (soundfile.LibsndfileError, RuntimeError) as err:
+        raise SeqcliError(f"{path}: audio data is damaged or cut short ({_reason(err)})") from None
+
+
+def _check_riff_size(path: Path) -> None:
+    """Refuse a WAV file shorter than its header says: libsndfile would read it silently."""
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(12)
+            size = handle.seek(0, 2)
+    except OSError as err:
+        raise SeqcliError(f"{path}: cannot read ({err.strerror})") from None
+    if len(header) < 12 or header[:4] != b"RIFF" or header[8:12] != b"WAVE":
+        return
+    declared = struct.unpack("<I", header[4:8])[0]
+    if declared not in _UNKNOWN_RIFF_SIZES and declared + 8 > size:
+        raise SeqcliError(f"{path}: truncated WAV file (header promises {declared + 8} bytes, found {size})")
+
+
+def _mono(samples: np.ndarray) -> np.ndarray:
+    """``(n, channels)`` -> ``(n,)``: the average of the channels."""
+    return samples.mean(axis=1, dtype=np.float32) if samples.shape[1] > 1 else samples[:, 0]
+
+
+def _resample(samples: np.ndarray, source_rate: int, sample_rate: int) -> np.ndarray:
+    if source_rate == sample_rate:
+        return np.ascontiguousarray(samples, dtype=np.float32)
+    return soxr.resample(samples, source_rate, sample_rate, quality="HQ").astype(np.float32, copy=False)
+
+
+def _reason(err: Exception) -> str:
+    """libsndfile's message on one line, without the repeated file name."""
+    message = getattr(err, "error_string", None) or str(err)
+    return " ".join(message.split())[:120]

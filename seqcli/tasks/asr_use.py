@@ -1,0 +1,292 @@
+"""Using a trained speech recogniser: transcribe files, with or without a language model.
+
+A file is read in blocks of ``chunk_seconds`` (30 s by default), so memory stays bounded
+whatever its length; each block is normalised, recognised and decoded on its own and the
+texts are joined. A word spoken across a block boundary may be split in two, which is the
+price of the bound. Audio shorter than one output frame of the model (``subsampling``
+feature frames) gives an empty transcript.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from seqcli.audio import FeatureConfig, iter_audio_blocks, load_audio, mel_filterbank, utterance_features
+from seqcli.decode.ctc import CTCHypothesis, LanguageModelFusion, ctc_greedy, ctc_prefix_beam_search
+from seqcli.errors import SeqcliError
+from seqcli.models.ctc import AcousticModel, AcousticModelConfig
+from seqcli.tasks.registry import EvalRequest, Evaluation
+from seqcli.text import EOS_ID, UNK_ID, Tokenizer, load_tokenizer
+from seqcli.train import checkpoint
+
+__all__ = [
+    "TASK",
+    "DecodeOptions",
+    "LoadedRecogniser",
+    "Transcript",
+    "Word",
+    "decode_options",
+    "evaluate",
+    "info_sections",
+    "language_model_fusion",
+    "load_recogniser",
+    "recognise",
+    "token_texts",
+    "transcribe_batch",
+    "transcribe_file",
+    "transcript_record",
+]
+
+TASK = "asr"
+
+
+@dataclass(frozen=True)
+class LoadedRecogniser:
+    model: AcousticModel
+    tokenizer: Tokenizer
+    features: FeatureConfig
+    device: torch.device
+    token_texts: list[str]
+    filters: Tensor
+
+    @property
+    def frame_seconds(self) -> float:
+        """Seconds per output frame: the feature hop times the subsampling."""
+        return self.features.hop_length * self.model.config.subsampling / self.features.sample_rate
+
+    @property
+    def min_samples(self) -> int:
+        """The shortest audio that fills one output frame."""
+        return self.features.hop_length * self.model.config.subsampling
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    """``beam`` 1 without a language model is greedy decoding; otherwise prefix beam search."""
+
+    beam: int = 1
+    word_bonus: float = 0.0
+    chunk_seconds: float = 30.0
+    fusion: LanguageModelFusion | None = None
+
+    def __post_init__(self) -> None:
+        if self.beam < 1:
+            raise SeqcliError(f"--beam must be at least 1, got {self.beam}")
+        if self.chunk_seconds < 1:
+            raise SeqcliError(f"--chunk-seconds must be at least 1, got {self.chunk_seconds}")
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class Transcript:
+    path: str
+    text: str
+    words: list[Word]
+    duration: float
+
+
+def token_texts(tokenizer: Tokenizer) -> list[str]:
+    """Each unit's text: ``""`` for the specials, ``" "`` for a space, ``" the"`` for ``▁the``."""
+    texts = []
+    for token_id in range(tokenizer.vocab_size):
+        piece = tokenizer.id_to_piece(token_id) if token_id > EOS_ID else ""
+        texts.append(piece.replace("▁", " ") if tokenizer.kind in ("bpe", "unigram") else piece)
+    return texts
+
+
+def build_model(config: dict[str, Any]) -> AcousticModel:
+    return AcousticModel(AcousticModelConfig(**config["model"]))
+
+
+def load_recogniser(run_dir: Path, device: torch.device) -> LoadedRecogniser:
+    config = checkpoint.read_config(run_dir, task=TASK)
+    tokenizer = load_tokenizer(run_dir)
+    try:
+        model = build_model(config)
+        features = FeatureConfig(**config["features"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise SeqcliError(f"{run_dir / checkpoint.CONFIG_FILE}: invalid model settings ({err})") from None
+    checkpoint.load_weights(run_dir, model)
+    return LoadedRecogniser(
+        model.to(device).eval(), tokenizer, features, device, token_texts(tokenizer), mel_filterbank(features)
+    )
+
+
+def language_model_fusion(run_dir: Path, device: torch.device, *, weight: float) -> LanguageModelFusion:
+    """A ``train-lm`` run as a fusion LM: characters scored one by one, words when complete."""
+    from seqcli.tasks.lm_use import lm_step, load_language_model
+
+    loaded = load_language_model(run_dir, device)
+    tokenizer = loaded.tokenizer
+    per_character = tokenizer.kind == "char"
+    newline = tokenizer.encode("\n") if per_character else []
+    boundary = newline if newline and UNK_ID not in newline else [EOS_ID]
+    return LanguageModelFusion(
+        step=lm_step(loaded.model),
+        start_tokens=[EOS_ID] if tokenizer.line_based else boundary,
+        encode=tokenizer.encode,
+        per_character=per_character,
+        end_tokens=[EOS_ID] if tokenizer.line_based else boundary,
+        weight=weight,
+    )
+
+
+@torch.no_grad()
+def recognise(loaded: LoadedRecogniser, features: Sequence[Tensor]) -> list[tuple[Tensor, int]]:
+    """Per-frame log-probs ``(T', V)`` (and T') of a batch of ``(T, M)`` feature arrays."""
+    lengths = torch.tensor([f.size(0) for f in features])
+    batch = torch.zeros(len(features), int(lengths.max()), loaded.features.n_mels)
+    for row, item in enumerate(features):
+        batch[row, : item.size(0)] = item.float()
+    log_probs, frames = loaded.model(batch.to(loaded.device), lengths.to(loaded.device))
+    # <unk>, <bos> and <eos> are never in a transcript: training drives them to ~0; keep
+    # an undertrained model from emitting them at all.
+    log_probs[..., UNK_ID : EOS_ID + 1] = float("-inf")
+    return [(log_probs[row, :n].cpu(), int(n)) for row, n in enumerate(frames.tolist())]
+
+
+def decode(loaded: LoadedRecogniser, log_probs: Tensor, options: DecodeOptions) -> CTCHypothesis:
+    """The best hypothesis for one utterance's ``(T', V)`` log-probs."""
+    if options.beam == 1 and options.fusion is None:
+        return ctc_greedy(log_probs[None], torch.tensor([log_probs.size(0)]))[0]
+    return ctc_prefix_beam_search(
+        log_probs,
+        beam=options.beam,
+        token_texts=loaded.token_texts,
+        fusion=options.fusion,
+        word_bonus=options.word_bonus,
+    )[0]
+
+
+def transcribe_file(loaded: LoadedRecogniser, path: Path, options: DecodeOptions) -> Transcript:
+    """The transcript of one file, read block by block (see module docstring)."""
+    rate = loaded.features.sample_rate
+    texts: list[str] = []
+    words: list[Word] = []
+    offset = 0
+    for block in iter_audio_blocks(path, rate, block_seconds=options.chunk_seconds):
+        if block.shape[0] >= loaded.min_samples:
+            hypothesis = _decode_block(loaded, block, options)
+            block_words = _words(loaded, hypothesis, offset / rate)
+            words += block_words
+            texts.append(" ".join(word.text for word in block_words))
+        offset += block.shape[0]
+    return Transcript(str(path), " ".join(text for text in texts if text), words, offset / rate)
+
+
+def _decode_block(loaded: LoadedRecogniser, samples: np.ndarray, options: DecodeOptions) -> CTCHypothesis:
+    features = utterance_features(samples, loaded.features, loaded.filters)
+    [(log_probs, _)] = recognise(loaded, [features])
+    return decode(loaded, log_probs, options)
+
+
+def _words(loaded: LoadedRecogniser, hypothesis: CTCHypothesis, offset: float) -> list[Word]:
+    """Words with start/end seconds: a word spans its first unit's frame to past its last."""
+    spans: list[list[Any]] = []  # [text, first frame, last frame]
+    at_boundary = True
+    for token, frame in zip(hypothesis.tokens, hypothesis.frames, strict=True):
+        text = loaded.token_texts[token] if token != UNK_ID else "<unk>"
+        if text.startswith(" "):
+            at_boundary = True
+        stripped = text.strip(" ")
+        if stripped:
+            if at_boundary or not spans:
+                spans.append(["", frame, frame])
+            spans[-1][0] += stripped
+            spans[-1][2] = frame
+            at_boundary = text.endswith(" ")
+    seconds = loaded.frame_seconds
+    return [
+        Word(text, round(offset + a * seconds, 3), round(offset + (b + 1) * seconds, 3))
+        for text, a, b in spans
+    ]
+
+
+def transcript_record(transcript: Transcript, *, timestamps: bool) -> dict[str, Any]:
+    """The JSON object of ``--format jsonl``."""
+    record: dict[str, Any] = {"path": transcript.path, "text": transcript.text}
+    if timestamps:
+        record["words"] = [dataclasses.asdict(word) for word in transcript.words]
+    return record
+
+
+def evaluate(run_dir: Path, request: EvalRequest) -> Evaluation:
+    """WER and CER of a manifest (``seqcli evaluate -m RUN test.tsv``), decoded greedily
+    unless ``request.options`` give ``beam``, ``lm``, ``lm_weight``, ``word_bonus``."""
+    from seqcli.data.manifest import read_manifest
+    from seqcli.metrics.wer import error_rates
+
+    if len(request.data) != 1:
+        raise SeqcliError(
+            "a speech recogniser is evaluated on one manifest (path<TAB>transcript), "
+            f"got {len(request.data)} files"
+        )
+    manifest = request.data[0]
+    entries = list(read_manifest(manifest, encoding_errors=request.encoding_errors))
+    if not entries:
+        raise SeqcliError(f"{manifest}: the manifest lists no utterances")
+    device = torch.device(request.device)
+    loaded = load_recogniser(run_dir, device)
+    options = decode_options(loaded, request.options)
+    hypotheses = transcribe_batch(loaded, [entry.audio for entry in entries], options)
+    rates = error_rates([entry.text for entry in entries], hypotheses)
+    detail = f"utterances {rates.utterances}  words {rates.words}  decoder {_decoder_name(options)}"
+    return Evaluation({"wer": rates.wer, "cer": rates.cer}, [detail])
+
+
+def decode_options(loaded: LoadedRecogniser, options: Mapping[str, Any]) -> DecodeOptions:
+    """DecodeOptions from evaluate's option dict (``beam``, ``lm``, ``lm_weight``, ``word_bonus``)."""
+    lm = options.get("lm")
+    fusion = None
+    if lm is not None:
+        fusion = language_model_fusion(Path(lm), loaded.device, weight=float(options.get("lm_weight", 0.5)))
+    beam = int(options.get("beam", 1)) if lm is None else max(int(options.get("beam", 1)), 1)
+    return DecodeOptions(beam=beam, word_bonus=float(options.get("word_bonus", 0.0)), fusion=fusion)
+
+
+def _decoder_name(options: DecodeOptions) -> str:
+    if options.fusion is not None:
+        return f"beam{options.beam}+lm"
+    return "greedy" if options.beam == 1 else f"beam{options.beam}"
+
+
+def transcribe_batch(
+    loaded: LoadedRecogniser, paths: Sequence[Path], options: DecodeOptions, *, max_frames: int = 20_000
+) -> list[str]:
+    """Texts of many short files, recognised in length-sorted batches (for evaluation)."""
+    features = []
+    for path in paths:
+        samples = load_audio(path, loaded.features.sample_rate)
+        features.append(utterance_features(samples, loaded.features, loaded.filters))
+    texts = [""] * len(paths)
+    order = sorted(range(len(paths)), key=lambda i: features[i].size(0))
+    batch: list[int] = []
+    for position, index in enumerate(order):
+        batch.append(index)
+        last = position == len(order) - 1
+        if last or (len(batch) + 1) * features[order[position + 1]].size(0) > max_frames:
+            outputs = recognise(loaded, [features[i] for i in batch])
+            for i, (log_probs, _) in zip(batch, outputs, strict=True):
+                if features[i].size(0) >= loaded.model.config.subsampling:
+                    texts[i] = loaded.tokenizer.decode(decode(loaded, log_probs, options).tokens)
+            batch = []
+    return texts
+
+
+def info_sections(run_dir: Path, config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The feature settings, which ``info`` does not show among the common sections."""
+    return {"features": dict(config.get("features", {}))}

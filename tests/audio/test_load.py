@@ -1,0 +1,70 @@
+"""Reading audio: formats, rates, channels, blocks, and clear errors for bad files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from seqcli.audio import audio_duration, iter_audio_blocks, load_audio
+from seqcli.errors import SeqcliError
+
+
+def sine(seconds: float, rate: int) -> np.ndarray:
+    return (0.4 * np.sin(2 * np.pi * 300 * np.arange(round(seconds * rate)) / rate)).astype(np.float32)
+
+
+@pytest.mark.parametrize(("name", "rate"), [("a.wav", 8000), ("a.flac", 22050), ("a.ogg", 48000)])
+def test_formats_and_rates_become_mono_at_the_model_rate(tmp_path: Path, name: str, rate: int) -> None:
+    soundfile.write(tmp_path / name, np.stack([sine(0.5, rate)] * 2, axis=1), rate)
+    samples = load_audio(tmp_path / name, 16000)
+    assert samples.dtype == np.float32 and samples.shape == (8000,)
+    assert 0.2 < np.abs(samples).max() < 0.5
+    assert audio_duration(tmp_path / name) == pytest.approx(0.5, abs=1e-3)
+
+
+def test_the_container_is_recognised_from_its_bytes(tmp_path: Path) -> None:
+    soundfile.write(tmp_path / "really-flac.wav", sine(0.1, 16000), 16000, format="FLAC")
+    assert load_audio(tmp_path / "really-flac.wav", 16000).shape == (1600,)
+
+
+def test_blocks_join_to_the_whole_file(tmp_path: Path) -> None:
+    soundfile.write(tmp_path / "long.wav", sine(3.3, 8000), 8000)
+    blocks = list(iter_audio_blocks(tmp_path / "long.wav", 16000, block_seconds=1.0))
+    assert len(blocks) >= 3 and max(len(b) for b in blocks) <= 17000
+    joined = np.concatenate(blocks)
+    whole = load_audio(tmp_path / "long.wav", 16000)
+    assert abs(len(joined) - len(whole)) <= 2
+    n = min(len(joined), len(whole))
+    assert np.abs(joined[100 : n - 100] - whole[100 : n - 100]).max() < 1e-3
+
+
+def write_bad(tmp_path: Path, kind: str) -> Path:
+    path = tmp_path / f"{kind}.wav"
+    if kind == "empty-file":
+        path.write_bytes(b"")
+    elif kind == "no-samples":
+        soundfile.write(path, np.zeros(0, dtype=np.float32), 16000)
+    elif kind == "text":
+        path.write_text("hello, I am not a recording\n")
+    elif kind == "truncated-wav":
+        soundfile.write(path, sine(1.0, 16000), 16000)
+        path.write_bytes(path.read_bytes()[:5000])
+    elif kind == "truncated-flac":
+        soundfile.write(path, np.random.default_rng(0).normal(0, 0.3, 16000).astype(np.float32), 16000,
+                        format="FLAC")  # fmt: skip
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    return path
+
+
+BAD_KINDS = ["missing", "empty-file", "no-samples", "text", "truncated-wav", "truncated-flac"]
+
+
+@pytest.mark.parametrize("kind", BAD_KINDS)
+def test_bad_files_are_named_in_one_line(tmp_path: Path, kind: str) -> None:
+    path = write_bad(tmp_path, kind)
+    with pytest.raises(SeqcliError) as caught:
+        load_audio(path, 16000)
+    assert str(path) in str(caught.value) and "\n" not in str(caught.value)

@@ -1,0 +1,215 @@
+"""train-tagger, tag and evaluate end to end on tiny committed files, and their bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from seqcli.cli.app import main
+
+DATA = Path(__file__).parents[1] / "data" / "tagging"
+TINY = [
+    "--hidden", "24", "--embedding", "16", "--batch-size", "8", "--dropout", "0", "--lr", "0.03",
+    "--quiet", "--threads", "1",
+]  # fmt: skip
+
+
+def train(*args: object) -> None:
+    try:
+        main(["train-tagger", *map(str, args)])
+    except SystemExit as exit_:
+        assert exit_.code in (0, None), exit_.code
+
+
+@pytest.fixture(scope="module")
+def ner(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run_dir = tmp_path_factory.mktemp("ner") / "run"
+    train(
+        DATA / "tiny.conll",
+        "--valid",
+        DATA / "tiny.conll",
+        "-o",
+        run_dir,
+        "--crf",
+        "--epochs",
+        30,
+        "--eval-every",
+        30,
+        *TINY,
+    )
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def pos(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run_dir = tmp_path_factory.mktemp("pos") / "run"
+    train(
+        DATA / "tiny.conllu",
+        "--valid",
+        DATA / "tiny.conllu",
+        "-o",
+        run_dir,
+        "--epochs",
+        30,
+        "--eval-every",
+        30,
+        *TINY,
+    )
+    return run_dir
+
+
+def assert_user_error(result, *fragments: str) -> None:
+    assert result.status == 2, (result.status, result.stderr)
+    assert "Traceback" not in result.stderr
+    message = result.stderr.strip().splitlines()[-1]
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+def test_ner_overfits_and_evaluate_prints_f1_first(run_cli, ner: Path) -> None:
+    result = run_cli("evaluate", "-m", ner, DATA / "tiny.conll")
+    assert result.status == 0, result.stderr
+    last = result.stdout.strip().splitlines()[-1].split()
+    assert last[0::2] == ["f1", "precision", "recall", "accuracy"]
+    assert float(last[1]) == 100.0
+    assert "PER" in result.stdout  # the per-type table comes before the figures
+    config = json.loads((ner / "config.json").read_text())
+    assert config["task"] == "tagger" and config["data"]["scheme"] == "iob2" and config["model"]["crf"]
+
+
+def test_tag_raw_text_in_every_format(run_cli, ner: Path, tmp_path: Path) -> None:
+    text = tmp_path / "in.txt"
+    text.write_text("John lives in Paris .\nMary Smith visited Berlin .\n")
+    plain = run_cli("tag", "-m", ner, text)
+    assert plain.stdout.splitlines()[0] == "John/B-PER lives/O in/O Paris/B-LOC ./O"
+    records = [
+        json.loads(line) for line in run_cli("tag", "-m", ner, text, "--format", "jsonl").stdout.splitlines()
+    ]
+    assert records[1]["spans"] == [["PER", 0, 2], ["LOC", 3, 4]]
+    assert len(records[1]["scores"]) == 5 and all(0 < s <= 1 for s in records[1]["scores"])
+    conll = run_cli("tag", "-m", ner, text, "--format", "conll").stdout.split("\n\n")
+    assert conll[0].splitlines()[0] == "John\tB-PER"
+
+
+def test_tag_conll_keeps_the_layout_and_adds_a_column(run_cli, ner: Path) -> None:
+    result = run_cli("tag", "-m", ner, DATA / "tiny.conll")
+    lines = result.stdout.splitlines()
+    source = (DATA / "tiny.conll").read_text().splitlines()
+    assert lines[0] == source[0]  # -DOCSTART- passes through untagged
+    tagged = [line for line in lines if line and not line.startswith("-DOCSTART-")]
+    assert all(line.split()[2] == line.split()[3] for line in tagged)  # gold == predicted
+    assert tagged[0] == "John NNP B-PER B-PER"
+
+
+def test_pos_tags_conllu_and_writes_it_back(run_cli, pos: Path) -> None:
+    evaluated = run_cli("evaluate", "-m", pos, DATA / "tiny.conllu")
+    assert evaluated.stdout.strip().split()[:2] == ["accuracy", "100"]
+    result = run_cli("tag", "-m", pos, DATA / "tiny.conllu")
+    assert result.stdout.splitlines() == (DATA / "tiny.conllu").read_text().splitlines()
+    as_conll = run_cli("tag", "-m", pos, DATA / "tiny.conllu", "--format", "conll").stdout.splitlines()
+    assert as_conll[:2] == ["I\tPRON", "like\tVERB"] and as_conll[5] == ""
+    as_conllu = run_cli("tag", "-m", pos, DATA / "tiny.conll", "--format", "conllu").stdout.splitlines()
+    fields = as_conllu[0].split("\t")
+    assert len(fields) == 10 and fields[:2] == ["1", "John"] and fields[3] != "_"  # UPOS filled in
+
+
+def test_tag_reads_standard_input(run_cli, ner: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"Anna likes Rome\n")))
+    assert run_cli("tag", "-m", ner).stdout == "Anna/B-PER likes/O Rome/B-LOC\n"
+
+
+def test_without_valid_a_seeded_tenth_is_held_out_and_said(run_cli, tmp_path: Path) -> None:
+    result = run_cli("train-tagger", DATA / "tiny.conll", "-o", tmp_path / "r", "--epochs", "1", *TINY)
+    assert result.status == 0, result.stderr
+    assert "holding out a fixed, seeded 10%" in result.stderr
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["data"]["held_out"]
+
+
+# Bad input: file:line, exit 2, nothing written --------------------------------------------------
+
+
+def bad_file(tmp_path: Path, text: str, name: str = "bad.conll") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "fragments"),
+    [
+        ("A NNP B-PER\nB I-PER\n", ["bad.conll:2", "ragged rows"]),
+        ("A NNP B-PER\nB NNP X-PER\n", ["bad.conll:1", "'X-PER'", "not valid in iob2"]),
+    ],
+)
+def test_bad_training_data_writes_nothing(run_cli, tmp_path: Path, text: str, fragments: list[str]) -> None:
+    result = run_cli(
+        "train-tagger", bad_file(tmp_path, text), "-o", tmp_path / "r", "--scheme", "iob2", *TINY
+    )
+    assert_user_error(result, *fragments)
+    assert not (tmp_path / "r").exists()
+
+
+def test_scheme_breaking_tags_are_repaired_with_a_count_or_refused_with_strict(
+    run_cli, tmp_path: Path
+) -> None:
+    path = bad_file(tmp_path, "A NNP O\nB NNP I-PER\nC NNP I-PER\n\nD NNP B-LOC\n\nE NNP I-LOC\n")
+    refused = run_cli(
+        "train-tagger", path, "--valid", path, "-o", tmp_path / "s", "--scheme", "iob2", "--strict", *TINY
+    )
+    assert_user_error(refused, "bad.conll:1", "break the iob2 scheme")
+    assert not (tmp_path / "s").exists()
+    repaired = run_cli(
+        "train-tagger",
+        path,
+        "--valid",
+        path,
+        "-o",
+        tmp_path / "r",
+        "--scheme",
+        "iob2",
+        "--epochs",
+        "1",
+        *TINY,
+    )
+    assert repaired.status == 0, repaired.stderr
+    assert "repaired 2 tags in 2 sentences that break the iob2 scheme" in repaired.stderr
+
+
+def test_tag_refuses_an_empty_sentence_and_writes_nothing(run_cli, ner: Path, tmp_path: Path) -> None:
+    result = run_cli("tag", "-m", ner, bad_file(tmp_path, "John lives here\n\nMary too\n", "in.txt"))
+    assert_user_error(result, "in.txt:2", "no tokens")
+    assert result.stdout == ""
+
+
+def test_conllu_sentence_without_words(run_cli, tmp_path: Path) -> None:
+    path = bad_file(tmp_path, "# sent_id = 1\n# text = nothing\n\n", "bad.conllu")
+    assert_user_error(run_cli("train-tagger", path, "-o", tmp_path / "r", *TINY), "bad.conllu:1", "no words")
+
+
+def test_evaluate_names_tags_never_seen_in_training(run_cli, ner: Path, tmp_path: Path) -> None:
+    path = bad_file(tmp_path, "John NNP B-PER\nlives NNP O\nin NNP O\nMars NNP B-PLANET\n")
+    result = run_cli("evaluate", "-m", ner, path)
+    assert result.status == 0, result.stderr
+    assert "tags never seen in training, counted as wrong: B-PLANET (1)" in result.stderr
+    figures = result.stdout.strip().splitlines()[-1].split()
+    assert float(figures[figures.index("recall") + 1]) == 50.0
+
+
+def test_resume_continues_with_the_runs_own_settings(run_cli, tmp_path: Path) -> None:
+    run_dir = tmp_path / "r"
+    data = DATA / "tiny.conll"
+    first = run_cli("train-tagger", data, "--valid", data, "-o", run_dir, "--epochs", "1", *TINY)
+    assert first.status == 0, first.stderr
+    refused = run_cli("train-tagger", data, "--valid", data, "-o", run_dir, "--resume", "--hidden", "8")
+    assert_user_error(refused, "keeps its own model and data settings", "--hidden")
+    resumed = run_cli(
+        "train-tagger", data, "--valid", data, "-o", run_dir, "--resume", "--epochs", "2", "--quiet"
+    )
+    assert resumed.status == 0, resumed.stderr
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records if "valid" in r] == [1, 2]  # epoch 1 was not trained again

@@ -1,0 +1,174 @@
+"""train-asr, transcribe and evaluate end to end, on a tone language learnt in seconds."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from seqcli.cli.app import main
+from tests.tasks.speech_fixtures import RATE, speak, write_corpus
+
+TRAIN = ["--sample-rate", RATE, "--n-mels", 20, "--hidden", 32, "--layers", 1, "--channels", 4]
+TRAIN += ["--subsampling", 2, "--max-frames", 1000, "--no-specaugment", "--lr", 0.015, "--threads", 1, "-q"]
+
+
+def _run(*args: object) -> int:
+    try:
+        main([str(arg) for arg in args])
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else 0
+    return 0
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A recogniser trained on 48 utterances for 18 epochs (about 110 steps)."""
+    directory = tmp_path_factory.mktemp("tones")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SEQCLI_CACHE_DIR", str(directory / "cache"))
+        train = write_corpus(directory, "train", 48, seed=0)
+        valid = write_corpus(directory, "valid", 8, seed=1)
+        assert (
+            _run("train-asr", train, "--valid", valid, "-o", directory / "run", "--epochs", 18, *TRAIN) == 0
+        )
+    return directory
+
+
+def test_training_selects_on_wer_and_evaluate_prints_it_last(trained: Path, run_cli) -> None:
+    result = run_cli("evaluate", "-m", trained / "run", trained / "valid.tsv")
+    assert result.status == 0, result.stderr
+    last = result.stdout.strip().splitlines()[-1].split()
+    assert last[0::2] == ["wer", "cer"]
+    assert float(last[1]) <= 0.1 and float(last[3]) <= 0.05
+    records = [json.loads(line) for line in (trained / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert any("wer" in record.get("valid", {}) for record in records)
+
+
+def test_transcribe_prints_a_line_per_file(trained: Path, run_cli) -> None:
+    files = [trained / "audio" / "valid-0.wav", trained / "audio" / "valid-1.wav"]
+    result = run_cli("transcribe", "-m", trained / "run", *files)
+    assert result.status == 0, result.stderr
+    expected = dict(line.split("\t") for line in (trained / "valid.tsv").read_text().splitlines())
+    lines = result.stdout.splitlines()
+    assert [line.split("\t")[0] for line in lines] == [str(f) for f in files]
+    assert [line.split("\t")[1] for line in lines] == [expected[f"audio/{f.name}"] for f in files]
+
+
+def test_transcribe_reads_paths_from_standard_input(trained: Path, run_cli, monkeypatch) -> None:
+    files = [str(trained / "audio" / f"valid-{i}.wav") for i in range(3)]
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(files) + "\n"))
+    result = run_cli("transcribe", "-m", trained / "run", "-")
+    assert result.status == 0, result.stderr
+    assert [line.split("\t")[0] for line in result.stdout.splitlines()] == files
+
+
+def test_jsonl_timestamps_follow_the_words(trained: Path, run_cli) -> None:
+    path = trained / "audio" / "valid-1.wav"
+    result = run_cli("transcribe", "-m", trained / "run", "--format", "jsonl", "--timestamps", path)
+    record = json.loads(result.stdout)
+    words = record["words"]
+    assert [w["text"] for w in words] == record["text"].split()
+    duration = soundfile.info(path).duration
+    starts = [w["start"] for w in words]
+    assert starts == sorted(starts) and all(0 <= w["start"] < w["end"] <= duration + 0.05 for w in words)
+
+
+def test_beam_search_and_lm_fusion_run_from_the_command_line(trained: Path, run_cli, tmp_path: Path) -> None:
+    text = tmp_path / "lm.txt"
+    text.write_text(
+        "".join(line.split("\t")[1] + "\n" for line in (trained / "train.tsv").read_text().splitlines())
+    )
+    lm_args = ["--hidden", 16, "--layers", 1, "--max-steps", 20, "--bptt", 10, "--batch-size", 4, "-q"]
+    assert run_cli("train-lm", text, "-o", tmp_path / "lm", *lm_args).status == 0
+    files = [trained / "audio" / f"valid-{i}.wav" for i in range(3)]
+    greedy = run_cli("transcribe", "-m", trained / "run", *files).stdout
+    beam = run_cli("transcribe", "-m", trained / "run", "--beam", 8, *files).stdout
+    fused = run_cli(
+        "transcribe", "-m", trained / "run", "--beam", 8, "--lm", tmp_path / "lm", "--lm-weight", 0.3,
+        "--word-bonus", 0.5, *files,
+    )  # fmt: skip
+    assert fused.status == 0, fused.stderr
+    assert beam == greedy  # a confident model: every decoder agrees
+    assert len(fused.stdout.splitlines()) == 3
+
+
+def test_audio_shorter_than_one_output_frame_gives_an_empty_transcript(
+    trained: Path, run_cli, tmp_path
+) -> None:
+    soundfile.write(tmp_path / "blip.wav", np.zeros(40, dtype=np.float32), RATE)
+    result = run_cli("transcribe", "-m", trained / "run", tmp_path / "blip.wav")
+    assert result.status == 0, result.stderr
+    assert result.stdout == f"{tmp_path / 'blip.wav'}\t\n"
+
+
+def test_long_files_are_read_in_blocks(trained: Path, run_cli, tmp_path) -> None:
+    """Three one-second utterances in one file, recognised one second at a time."""
+    rng = np.random.default_rng(5)
+    parts = [speak(text, rng) for text in ("ab ca", "cc ba", "a bcb")]  # five characters: 1 s each
+    assert [len(part) for part in parts] == [RATE] * 3
+    soundfile.write(tmp_path / "long.wav", np.concatenate(parts), RATE)
+    result = run_cli(
+        "transcribe", "-m", trained / "run", "--chunk-seconds", 1, "--format", "jsonl", "--timestamps",
+        tmp_path / "long.wav",
+    )  # fmt: skip
+    record = json.loads(result.stdout)
+    assert record["text"] == "ab ca cc ba a bcb"
+    assert [int(word["start"]) for word in record["words"]] == [0, 0, 1, 1, 2, 2]
+
+
+def test_bad_files_are_named_and_keep_going_carries_on(trained: Path, run_cli, tmp_path) -> None:
+    (tmp_path / "notes.wav").write_text("not audio")
+    good = trained / "audio" / "valid-0.wav"
+    result = run_cli(
+        "transcribe",
+        "-m",
+        trained / "run",
+        "--keep-going",
+        tmp_path / "missing.wav",
+        tmp_path / "notes.wav",
+        good,
+    )
+    assert result.status == 2
+    assert result.stdout.splitlines()[0].startswith(f"{good}\t")
+    assert "missing.wav" in result.stderr and "notes.wav" in result.stderr and "2 of 3" in result.stderr
+    stopped = run_cli("transcribe", "-m", trained / "run", tmp_path / "notes.wav", good)
+    assert stopped.status == 2 and stopped.stdout == "" and "notes.wav" in stopped.stderr
+
+
+def test_characters_outside_the_alphabet_are_listed(trained: Path, run_cli, tmp_path) -> None:
+    valid = tmp_path / "valid.tsv"
+    valid.write_text(f"{trained / 'audio' / 'valid-0.wav'}\tab\n{trained / 'audio' / 'valid-1.wav'}\taz é\n")
+    result = run_cli("train-asr", trained / "train.tsv", "--valid", valid, "-o", tmp_path / "run", *TRAIN)
+    assert result.status == 2
+    assert "'z' (line 2)" in result.stderr and "'é' (line 2)" in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_transcripts_too_long_for_their_audio_are_dropped_with_a_count(
+    trained: Path, run_cli, tmp_path
+) -> None:
+    soundfile.write(tmp_path / "short.wav", speak("a", np.random.default_rng(0)), RATE)
+    lines = (trained / "train.tsv").read_text().splitlines()[:6]
+    manifest = tmp_path / "train.tsv"
+    manifest.write_text(
+        "".join(f"{trained / line}\n" for line in lines) + f"{tmp_path / 'short.wav'}\t{'ab ' * 20}\n"
+    )
+    result = run_cli("train-asr", manifest, "-o", tmp_path / "run", "--max-steps", 1, *TRAIN[:-1])
+    assert result.status == 0, result.stderr
+    assert "dropped 1 of 7" in " ".join(result.stderr.split())
+
+
+def test_a_training_manifest_with_a_broken_file_names_it(trained: Path, run_cli, tmp_path) -> None:
+    (tmp_path / "broken.wav").write_bytes(b"RIFF\x00\x00")
+    manifest = tmp_path / "train.tsv"
+    manifest.write_text(f"{trained / 'audio' / 'train-0.wav'}\tab\nbroken.wav\tab\n")
+    result = run_cli("train-asr", manifest, "-o", tmp_path / "run", *TRAIN)
+    assert result.status == 2
+    assert "broken.wav" in result.stderr
+    assert os.path.exists(tmp_path / "run") is False
