@@ -23,15 +23,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import Tensor
 
-__all__ = ["Hypothesis", "State", "StepFn", "beam_search", "greedy_search", "reorder_state"]
+from seqcli.decode.search import State, StepFn, reorder_state
 
-State = Any  # opaque to search: whatever the model's step returns, passed back unchanged
-StepFn = Callable[[Tensor, State], tuple[Tensor, State]]
+__all__ = ["Hypothesis", "beam_search", "greedy_search"]
 
 Record = Callable[[State], Tensor]
 """Picks a per-step trace out of the state after a step, ``(B, S)`` (attention weights)."""
@@ -112,13 +110,16 @@ def beam_search(
     length_penalty: float = 0.0,
     nbest: int = 1,
     record: Record | None = None,
+    batch_dim: int = 1,
 ) -> list[list[Hypothesis]]:
     """The ``nbest`` best finished hypotheses of each of B sentences, best first.
 
     ``state`` has B rows (they are repeated for the beams); ``step`` is called with
     ``B * beam_size`` rows, sentence b's beams at rows ``b*k .. b*k + k - 1``, so whatever
     it reads of the sources besides ``state`` must be repeated that way too.
-    ``max_lengths: (B,)`` as for :func:`greedy_search`.
+    ``max_lengths: (B,)`` as for :func:`greedy_search`. ``batch_dim`` is the state's batch
+    dimension for :func:`~seqcli.decode.search.reorder_state` (1: PyTorch's recurrent layout;
+    0: batch-first state).
     """
     _check_lengths(max_lengths)
     if beam_size < 1:
@@ -127,14 +128,16 @@ def beam_search(
         raise ValueError(f"nbest must be between 1 and beam_size ({beam_size}), got {nbest}")
     search = _BeamSearch(beam_size, eos_id, max_lengths, length_penalty, record is not None)
     batch, device = max_lengths.numel(), max_lengths.device
-    state = reorder_state(state, torch.arange(batch, device=device).repeat_interleave(beam_size))
+    state = reorder_state(
+        state, torch.arange(batch, device=device).repeat_interleave(beam_size), dim=batch_dim
+    )
     tokens = torch.full((batch * beam_size,), bos_id, dtype=torch.long, device=device)
     for _ in range(search.max_length):
         log_probs, state = step(tokens, state)  # (B*k, V)
         tokens, index = search.advance(log_probs, None if record is None else record(state))
         if bool(search.done.all()):  # the one host sync per step
             break
-        state = reorder_state(state, index)
+        state = reorder_state(state, index, dim=batch_dim)
     return search.results(nbest)
 
 
@@ -146,6 +149,9 @@ class _BeamSearch:
         self.k, self.eos_id, self.alpha, self.traced = k, eos_id, alpha, traced
         self.max_lengths = max_lengths
         self.max_length = int(max_lengths.max())
+        # Steps at which some sentence must end: <eos> is forced only then (a full (B, k, V)
+        # select at every step would cost as much as the log-softmax).
+        self.limit_steps = set(max_lengths.tolist())
         self.t = 0
         # live prefixes: only beam 0 is real at the start, the others would duplicate it
         self.scores = torch.full((batch, k), float("-inf"), device=device)
@@ -168,9 +174,10 @@ class _BeamSearch:
         vocab = log_probs.size(1)
         log_probs = log_probs.view(batch, k, vocab)
         at_limit = self.t + 1 >= self.max_lengths  # (B,)
-        forced = torch.full_like(log_probs, float("-inf"))
-        forced[:, :, self.eos_id] = log_probs[:, :, self.eos_id]
-        log_probs = torch.where(at_limit[:, None, None], forced, log_probs)
+        if self.t + 1 in self.limit_steps:
+            forced = torch.full_like(log_probs, float("-inf"))
+            forced[:, :, self.eos_id] = log_probs[:, :, self.eos_id]
+            log_probs = torch.where(at_limit[:, None, None], forced, log_probs)
         candidates = (self.scores[:, :, None] + log_probs).view(batch, k * vocab)
         top_scores, top_ids = candidates.topk(min(2 * k, k * vocab), dim=1)  # (B, 2k) best first
         beams, words = top_ids // vocab, top_ids % vocab  # parent beam and new token
@@ -233,27 +240,6 @@ class _BeamSearch:
                 hypotheses.append(Hypothesis(history[b][j][:n], scores[b][j], log_probs[b][j], trace))
             results.append(hypotheses)
         return results
-
-
-def reorder_state(state: State, index: Tensor) -> State:
-    """Rows ``index: (N,)`` of every tensor in ``state`` (batch first), through tuples,
-    named tuples, lists and dicts; None stays None.
-
-    >>> reorder_state((torch.tensor([10, 11, 12]), None), torch.tensor([2, 0]))
-    (tensor([12, 10]), None)
-    """
-    if isinstance(state, Tensor):
-        return state.index_select(0, index)
-    if isinstance(state, tuple):
-        parts = [reorder_state(part, index) for part in state]
-        return type(state)(*parts) if hasattr(state, "_fields") else tuple(parts)
-    if isinstance(state, list):
-        return [reorder_state(part, index) for part in state]
-    if isinstance(state, dict):
-        return {key: reorder_state(value, index) for key, value in state.items()}
-    if state is None:
-        return None
-    raise TypeError(f"cannot reorder a state part of type {type(state).__name__}")
 
 
 def _gather(values: Tensor, index: Tensor) -> Tensor:

@@ -29,7 +29,8 @@ def reorder_state(state: State, index: Tensor, *, dim: int = 1) -> State:
 
     The default ``dim=1`` fits recurrent state in PyTorch's layout ``(L*D, B, H)`` (a tensor,
     or an ``(h, c)`` pair); use ``dim=0`` for batch-first tensors such as encoder outputs
-    ``(B, T, H)`` carried in the state. Tuples, lists and dicts are walked recursively;
+    ``(B, T, H)`` carried in the state. Tuples (named ones keep their type), lists and dicts
+    are walked recursively;
     ``None`` and non-tensors pass through unchanged.
 
     >>> import torch
@@ -44,7 +45,8 @@ def reorder_state(state: State, index: Tensor, *, dim: int = 1) -> State:
             return select_state(state, index)  # the recurrent layout, one implementation
         return state.index_select(dim, index.to(state.device))
     if isinstance(state, tuple):
-        return tuple(reorder_state(part, index, dim=dim) for part in state)
+        parts = [reorder_state(part, index, dim=dim) for part in state]
+        return type(state)(*parts) if hasattr(state, "_fields") else tuple(parts)  # named tuples stay named
     if isinstance(state, list):
         return [reorder_state(part, index, dim=dim) for part in state]
     if isinstance(state, dict):

@@ -241,6 +241,7 @@ def search_batch(
                 length_penalty=options.length_penalty,
                 nbest=options.nbest,
                 record=record,
+                batch_dim=0,  # DecoderState is batch-first
             )
     lengths = batch.lengths.tolist()
     return [[_trim(h, n) for h in hypotheses] for hypotheses, n in zip(results, lengths, strict=True)]

@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from seqcli.decode.beam import beam_search, greedy_search, reorder_state
+from seqcli.decode.beam import beam_search, greedy_search
 from seqcli.models.seq2seq import Seq2Seq, Seq2SeqConfig
 
 BOS, EOS = 2, 3
@@ -114,14 +114,6 @@ def test_output_never_exceeds_its_maximum_length():
         assert all(len(h.tokens) <= limit - 1 for h in hypotheses)
 
 
-def test_reorder_state_selects_rows_through_nested_state():
-    state = {"h": (torch.arange(3), [torch.arange(6).view(3, 2)]), "none": None}
-    picked = reorder_state(state, torch.tensor([2, 2]))
-    assert picked["h"][0].tolist() == [2, 2]
-    assert picked["h"][1][0].tolist() == [[4, 5], [4, 5]]
-    assert picked["none"] is None
-
-
 # --- the same searches over a real (random, untrained) translator ---------------------------
 
 
@@ -172,6 +164,7 @@ def search(model, source, source_lengths, *, beam=None, alpha=0.0, nbest=1, reco
             length_penalty=alpha,
             nbest=nbest,
             record=trace,
+            batch_dim=0,
         )
 
 
