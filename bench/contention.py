@@ -6,8 +6,10 @@
 Runs a character ``train-lm`` on examples/shakespeare.txt (the default model, or a tiny one
 with --tiny) for a fixed number of steps, in six set-ups:
 
-    alone, torch default      one run, --threads <usable CPUs> (torch's own default)
-    alone, seqcli default     one run, no --threads (threads from the CPUs free)
+    alone, torch default      one run, --threads <usable CPUs>, GOMP_SPINCOUNT=300000 (torch's
+                              and libgomp's own defaults)
+    alone, seqcli default     one run, no --threads (threads from the CPUs free; the CLI's
+                              short OpenMP spin, GOMP_SPINCOUNT=1000)
     alone, passive wait       one run, --threads <usable CPUs>, OMP_WAIT_POLICY=PASSIVE
     two, torch default        two runs at once, each --threads <usable CPUs>
     two, seqcli default       two runs at once, no --threads
@@ -105,11 +107,14 @@ def main() -> None:
     # The user's OpenMP settings would blur the comparison: each set-up states its own.
     for name in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT"):
         os.environ.pop(name, None)
+    # torch's default: one thread per CPU, and libgomp's own spin count before a waiting
+    # thread sleeps (300,000, its documented default; seqcli's CLI otherwise sets 1,000).
+    torch_default = {"GOMP_SPINCOUNT": "300000"}
     setups = {
-        "alone, torch default": (1, cpus, {}),
+        "alone, torch default": (1, cpus, torch_default),
         "alone, seqcli default": (1, None, {}),
         "alone, passive wait": (1, cpus, {"OMP_WAIT_POLICY": "PASSIVE"}),
-        "two, torch default": (2, cpus, {}),
+        "two, torch default": (2, cpus, torch_default),
         "two, seqcli default": (2, None, {}),
         "two, passive wait": (2, cpus, {"OMP_WAIT_POLICY": "PASSIVE"}),
     }

@@ -5,6 +5,7 @@ Command modules import torch inside their bodies, so ``seqcli --help`` answers a
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
@@ -69,8 +70,16 @@ def _root(
     """Classic sequence models from the shell."""
 
 
+# OpenMP threads that wait spin for GOMP_SPINCOUNT iterations before sleeping; libgomp's
+# default (300,000) makes two trainings that share the cores spin against each other.
+# 1,000 kept an idle machine's speed (-3%, median of 3) and doubled each of two trainings
+# at once (bench/contention.py). Set before torch loads libgomp; the user's value wins.
+SPIN_COUNT = "1000"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: user mistakes print one line and exit 2; tracebacks only with --debug."""
+    os.environ.setdefault("GOMP_SPINCOUNT", SPIN_COUNT)
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:

@@ -53,7 +53,8 @@ def pad(sequences: Sequence[Sequence[int] | np.ndarray | Tensor], *, pad_id: int
     """
     if not sequences:
         raise ValueError("pad() needs at least one sequence")
-    tensors = [torch.as_tensor(np.asarray(s) if not isinstance(s, Tensor) else s) for s in sequences]
+    # np.array copies: rows of a read-only memmap cannot back a tensor without a warning.
+    tensors = [s if isinstance(s, Tensor) else torch.from_numpy(np.array(s)) for s in sequences]
     dtype = torch.float32 if tensors[0].is_floating_point() else torch.long
     tensors = [t.to(dtype) for t in tensors]
     lengths = torch.tensor([len(t) for t in tensors], dtype=torch.long)

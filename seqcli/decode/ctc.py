@@ -44,14 +44,13 @@ from dataclasses import dataclass, replace
 import torch
 from torch import Tensor
 
-from seqcli.decode.sampling import State, StepFn
+from seqcli.decode.search import State, StepFn, reorder_state
 
 __all__ = [
     "CTCHypothesis",
     "LanguageModelFusion",
     "ctc_greedy",
     "ctc_prefix_beam_search",
-    "reorder_state",
 ]
 
 NEG_INF = float("-inf")
@@ -251,13 +250,6 @@ def _logaddexp(a: float, b: float) -> float:
     if b == NEG_INF:
         return a
     return max(a, b) + math.log1p(math.exp(-abs(a - b)))
-
-
-def reorder_state(state: State, index: Tensor) -> State:
-    """Pick batch rows of an LM state: tensors ``(L, B, H)`` (or tuples of them) -> ``(L, B', H)``."""
-    if isinstance(state, tuple):
-        return tuple(reorder_state(part, index) for part in state)
-    return state.index_select(1, index)
 
 
 def _cat_states(states: Sequence[State]) -> State:
