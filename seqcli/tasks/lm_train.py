@@ -94,8 +94,9 @@ def train_language_model(
             check_readable(path)
     saved = session.saved_config()
     if saved is not None:
+        values = _option_values(model, data, tokenizer, encoding_errors)
         requested = {
-            option: (section, key, _requested_value(name, model, data, tokenizer, encoding_errors))
+            option: (section, key, values[name])
             for name, (option, section, key) in RESUME_CHECKED.items()
             if name in given
         }
@@ -147,8 +148,9 @@ def _check_model(model: dict[str, Any]) -> None:
         )
 
 
-def _requested_value(name, model, data, tokenizer, encoding_errors) -> Any:
-    values = {
+def _option_values(model, data, tokenizer, encoding_errors) -> dict[str, Any]:
+    """Each RESUME_CHECKED option's value as this command line gives it."""
+    return {
         "cell": model.get("cell"),
         "hidden": model.get("hidden_size"),
         "embedding": model.get("embedding_dim"),
@@ -164,7 +166,6 @@ def _requested_value(name, model, data, tokenizer, encoding_errors) -> Any:
         "max_vocab": tokenizer.max_vocab,
         "encoding_errors": encoding_errors,
     }
-    return values[name]
 
 
 def _saved(cls, saved: dict[str, Any], section: str, run_dir: Path):
