@@ -7,6 +7,12 @@ per score. This kernel does the same, compiled to machine code by numba, and run
 chunk of sentences per thread without locks ("Hogwild", Recht et al. 2011): updates to
 rows that two threads share are rare and harmless at word2vec's learning rates.
 
+The threads are Python threads running a kernel compiled with ``nogil`` (gensim's design
+too), not numba's ``parallel=True``: a numba thread pool (OpenMP or its own "workqueue")
+in the same process as torch's OpenMP runtime and gloo made torchrun workers abort at
+random ("terminate called without an active exception"). Plain threads that end with
+each block leave no foreign pool behind.
+
 Every formula follows the original word2vec.c (and gensim, which copied it):
 - sigmoid and log-sigmoid from tables over [-6, 6]; beyond, the gradient saturates;
 - subsampling keeps word w with probability ``keep[w]``, drawn per occurrence;
@@ -22,15 +28,10 @@ Random numbers come from the C tool's linear congruential generator, seeded per 
 
 from __future__ import annotations
 
-import numba
-import numpy as np
-from numba import njit, prange
+from concurrent.futures import ThreadPoolExecutor
 
-# numba's own thread pool rather than OpenMP: torch brings its OpenMP runtime into the same
-# process, and with both, torchrun workers aborted at random here ("terminate called
-# without an active exception"). Set before the first parallel call; nothing else in
-# seqcli uses numba.
-numba.config.THREADING_LAYER = "workqueue"
+import numpy as np
+from numba import njit
 
 __all__ = [
     "EOS",
@@ -41,7 +42,7 @@ __all__ = [
     "learning_rate",
     "run_block",
     "set_threads",
-    "train_block",
+    "train_chunk",
 ]
 
 EOS = 3  # the id of <eos>: a sentence ends there
@@ -54,9 +55,13 @@ LOGSIG_TABLE = (-np.log1p(np.exp(-_GRID))).astype(np.float32)
 MIN_LR_FRACTION = 1e-4
 
 
+_threads = 1
+
+
 def set_threads(threads: int) -> None:
-    """Threads the kernel runs on (at most numba's configured maximum)."""
-    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    """Threads :func:`run_block` trains on."""
+    global _threads
+    _threads = max(1, int(threads))
 
 
 @njit(inline="always", cache=True)
@@ -185,55 +190,49 @@ def _sentence(sent, n, syn0, output, neu1, work, sg, hs, codes, points, lengths,
     return loss, examples, rng
 
 
-@njit(parallel=True, nogil=True, fastmath=True, cache=True)
-def train_block(ids, bounds, syn0, output, keep, noise_table, codes, points, lengths, sg, hs,
-                window, negative, lr0, done_before, total, seed, sig_table, logsig_table,
-                out_loss, out_examples, out_words):  # fmt: skip
-    """Train on ``ids[bounds[0]:bounds[-1]]``, chunk c = ``ids[bounds[c]:bounds[c+1]]`` per task.
+@njit(nogil=True, fastmath=True, cache=True)
+def train_chunk(ids, start, end, syn0, output, keep, noise_table, codes, points, lengths, sg, hs,
+                window, negative, lr0, done_before, total, seed, sig_table, logsig_table):  # fmt: skip
+    """Train on the sentences of ``ids[start:end]``; returns the summed loss, the examples
+    scored (pairs for skip-gram, centres for CBOW) and the corpus words read (before
+    subsampling).
 
     ``ids``: the token stream (sentences end in EOS); ``done_before``: stream positions of
-    the run trained before ``ids[0]`` (the earlier epochs); ``total``: stream positions of the whole run
-    (epochs × corpus), for the learning-rate decay. Per chunk, fills ``out_loss`` (summed
-    loss), ``out_examples`` (scored examples: pairs for skip-gram, centres for CBOW) and
-    ``out_words`` (corpus words read, before subsampling).
+    the run trained before ``ids[0]`` (the earlier epochs); ``total``: stream positions of
+    the whole run (epochs × corpus), for the learning-rate decay; ``seed``: the chunk's.
     """
-    chunks = len(bounds) - 1
     dim = syn0.shape[1]
     tables = (sig_table, logsig_table)
-    for c in prange(chunks):
-        start, end = bounds[c], bounds[c + 1]
-        rng = np.uint64(seed) + np.uint64(c) * np.uint64(0x9E3779B97F4A7C15)
-        sent = np.empty(end - start, np.int64)
-        neu1 = np.empty(dim, np.float32)
-        work = np.empty(dim, np.float32)
-        loss, examples, words = 0.0, 0, 0
-        pos = start
-        while pos < end:
-            n = 0
-            while pos < end and ids[pos] != EOS:
-                word = np.int64(ids[pos])
-                pos += 1
-                if word < FIRST_WORD:
+    rng = np.uint64(seed)
+    sent = np.empty(end - start, np.int64)
+    neu1 = np.empty(dim, np.float32)
+    work = np.empty(dim, np.float32)
+    loss, examples, words = 0.0, 0, 0
+    pos = start
+    while pos < end:
+        n = 0
+        while pos < end and ids[pos] != EOS:
+            word = np.int64(ids[pos])
+            pos += 1
+            if word < FIRST_WORD:
+                continue
+            words += 1
+            if keep[word] < 1.0:
+                rng = _next(rng)
+                if keep[word] < np.float32((rng & np.uint64(0xFFFF)) / 65536.0):
                     continue
-                words += 1
-                if keep[word] < 1.0:
-                    rng = _next(rng)
-                    if keep[word] < np.float32((rng & np.uint64(0xFFFF)) / 65536.0):
-                        continue
-                sent[n] = word
-                n += 1
-            pos += 1  # past the <eos>
-            progress = (done_before + min(pos, end)) / total
-            lr = np.float32(lr0 * max(1.0 - progress, MIN_LR_FRACTION))
-            if n > 1:
-                part, count, rng = _sentence(sent, n, syn0, output, neu1, work, sg, hs, codes,
-                                             points, lengths, noise_table, window, negative, lr, rng,
-                                             tables)  # fmt: skip
-                loss += part
-                examples += count
-        out_loss[c] = loss
-        out_examples[c] = examples
-        out_words[c] = words
+            sent[n] = word
+            n += 1
+        pos += 1  # past the <eos>
+        progress = (done_before + min(pos, end)) / total
+        lr = np.float32(lr0 * max(1.0 - progress, MIN_LR_FRACTION))
+        if n > 1:
+            part, count, rng = _sentence(sent, n, syn0, output, neu1, work, sg, hs, codes,
+                                         points, lengths, noise_table, window, negative, lr, rng,
+                                         tables)  # fmt: skip
+            loss += part
+            examples += count
+    return loss, examples, words
 
 
 def learning_rate(lr0: float, progress: float) -> float:
@@ -263,22 +262,40 @@ def run_block(
     total: int,
     seed: int,
 ) -> tuple[float, int, int]:
-    """:func:`train_block` with its arguments in the one set of types it is compiled for
-    (a new combination of types would cost a fresh compilation of several seconds).
-    ``noise`` has the alias table's ``keep`` and ``alias`` arrays, ``tree`` the Huffman
-    tree's ``codes``, ``points`` and ``lengths``. Returns the summed loss, the examples
-    scored and the corpus words read."""
-    noise_arrays = (np.asarray(noise.keep, np.float32), np.asarray(noise.alias, np.int32))
-    chunks = len(bounds) - 1
-    losses, examples, words = np.zeros(chunks), np.zeros(chunks, np.int64), np.zeros(chunks, np.int64)
-    train_block(
-        ids, np.asarray(bounds, np.int64), syn0, output, np.asarray(keep, np.float32),
-        noise_arrays, np.asarray(tree.codes, np.uint8), np.asarray(tree.points, np.int32),
+    """:func:`train_chunk` on each chunk ``ids[bounds[c]:bounds[c+1]]``, on the threads of
+    :func:`set_threads`, with its arguments in the one set of types it is compiled for (a
+    new combination of types would cost a fresh compilation of several seconds). ``noise``
+    has the alias table's ``keep`` and ``alias`` arrays, ``tree`` the Huffman tree's
+    ``codes``, ``points`` and ``lengths``. Returns the summed loss, the examples scored and
+    the corpus words read."""
+    fixed = (
+        syn0, output, np.asarray(keep, np.float32),
+        (np.asarray(noise.keep, np.float32), np.asarray(noise.alias, np.int32)),
+        np.asarray(tree.codes, np.uint8), np.asarray(tree.points, np.int32),
         np.asarray(tree.lengths, np.int32), bool(skipgram), bool(hierarchical), np.int64(window),
-        np.int64(negative), np.float64(lr), np.int64(done_before), np.int64(total), np.int64(seed),
-        SIGMOID_TABLE, LOGSIG_TABLE, losses, examples, words,
+        np.int64(negative), np.float64(lr), np.int64(done_before), np.int64(total),
     )  # fmt: skip
-    return float(losses.sum()), int(examples.sum()), int(words.sum())
+    bounds = np.asarray(bounds, np.int64)
+
+    def chunk(c: int) -> tuple[float, int, int]:
+        # one random stream per chunk, whichever thread runs it
+        chunk_seed = (seed + c * 0x9E3779B97F4A7C15) % 2**64
+        return train_chunk(
+            ids, bounds[c], bounds[c + 1], *fixed, np.uint64(chunk_seed), SIGMOID_TABLE, LOGSIG_TABLE
+        )
+
+    chunks = range(len(bounds) - 1)
+    workers = min(_threads, len(chunks))
+    if workers <= 1:
+        results = [chunk(c) for c in chunks]
+    else:
+        with ThreadPoolExecutor(workers, thread_name_prefix="word2vec") as pool:
+            results = list(pool.map(chunk, chunks))
+    return (
+        float(sum(r[0] for r in results)),
+        int(sum(r[1] for r in results)),
+        int(sum(r[2] for r in results)),
+    )
 
 
 @njit(cache=True)

@@ -151,10 +151,6 @@ def test_resume_continues_and_refuses_changed_settings(run_cli, tmp_path: Path) 
 
 
 @pytest.mark.slow
-@pytest.mark.skip(
-    reason="known defect: about one torchrun start in two aborts a rank with 'terminate called without "
-    "an active exception' (numba kernel under torchrun); see docs/embeddings.md"
-)
 def test_torchrun_trains_and_resumes_like_an_uninterrupted_run(tmp_path: Path) -> None:
     import subprocess
     import sys
