@@ -17,6 +17,12 @@ or reaches its maximum length, where ``<eos>`` is forced.
 
 Search is model-agnostic: the model enters only through ``step(tokens, state) ->
 (log_probs, state)``; beams are reordered with :func:`reorder_state`.
+
+Sentences of one batch finish at different steps, and a finished sentence's k rows would
+otherwise be computed until the last one ends. When a ``context`` is given (what the step
+reads besides the state, such as encoder outputs: ``step(tokens, state, context)``), beam
+search drops each sentence from the batch as soon as it is finished, so the step runs on
+live sentences only; the results are the same.
 """
 
 from __future__ import annotations
@@ -111,6 +117,7 @@ def beam_search(
     nbest: int = 1,
     record: Record | None = None,
     batch_dim: int = 1,
+    context: State = None,
 ) -> list[list[Hypothesis]]:
     """The ``nbest`` best finished hypotheses of each of B sentences, best first.
 
@@ -119,7 +126,9 @@ def beam_search(
     it reads of the sources besides ``state`` must be repeated that way too.
     ``max_lengths: (B,)`` as for :func:`greedy_search`. ``batch_dim`` is the state's batch
     dimension for :func:`~seqcli.decode.search.reorder_state` (1: PyTorch's recurrent layout;
-    0: batch-first state).
+    0: batch-first state). ``context``, if given, is passed as ``step(tokens, state,
+    context)``: batch-first tensors with the same ``B * beam_size`` rows, equal within a
+    sentence's beams, that search shrinks with the batch (see the module docstring).
     """
     _check_lengths(max_lengths)
     if beam_size < 1:
@@ -133,10 +142,18 @@ def beam_search(
     )
     tokens = torch.full((batch * beam_size,), bos_id, dtype=torch.long, device=device)
     for _ in range(search.max_length):
-        log_probs, state = step(tokens, state)  # (B*k, V)
+        if context is None:
+            log_probs, state = step(tokens, state)  # (B*k, V)
+        else:
+            log_probs, state = step(tokens, state, context)
         tokens, index = search.advance(log_probs, None if record is None else record(state))
-        if bool(search.done.all()):  # the one host sync per step
+        done = int(search.done.sum())  # the one host sync per step
+        if done == search.done.numel():
             break
+        if context is not None and done:
+            rows = search.drop_finished()  # (B'*k,) the rows that go on
+            tokens, index = tokens[rows], index[rows]
+            context = reorder_state(context, rows, dim=0)
         state = reorder_state(state, index, dim=batch_dim)
     return search.results(nbest)
 
@@ -144,10 +161,18 @@ def beam_search(
 class _BeamSearch:
     """The tensors of one beam search: k live prefixes and k finished ones per sentence."""
 
+    # The per-sentence tensors, all (B, …) over the sentences still in the batch.
+    _ROWS = (
+        "max_lengths", "scores", "history", "trace", "final_scores", "final_log_probs",
+        "final_lengths", "final_history", "final_trace", "finished", "done", "sentences",
+    )  # fmt: skip
+
     def __init__(self, beam_size: int, eos_id: int, max_lengths: Tensor, alpha: float, traced: bool) -> None:
         batch, k, device = max_lengths.numel(), beam_size, max_lengths.device
         self.k, self.eos_id, self.alpha, self.traced = k, eos_id, alpha, traced
         self.max_lengths = max_lengths
+        self.sentences = torch.arange(batch, device=device)  # each row's place in the input
+        self.dropped: list[tuple[Tensor, ...]] = []  # the finished rows left out, for results
         self.max_length = int(max_lengths.max())
         # Steps at which some sentence must end: <eos> is forced only then (a full (B, k, V)
         # select at every step would cost as much as the log-softmax).
@@ -226,19 +251,36 @@ class _BeamSearch:
                 self.final_trace = torch.zeros_like(padded_trace[:, : self.k])
             self.final_trace = _gather(torch.cat([self.final_trace, padded_trace], dim=1), order)
 
+    def drop_finished(self) -> Tensor:
+        """Leave the finished sentences out of the batch; returns the rows ``(B'*k,)`` of
+        the current ``B*k`` that go on."""
+        done = self.done
+        self.dropped.append(self._finals(done.nonzero().squeeze(1)))
+        keep = (~done).nonzero().squeeze(1)
+        for name in self._ROWS:
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, value.index_select(0, keep))
+        return (keep[:, None] * self.k + torch.arange(self.k, device=keep.device)).view(-1)
+
+    def _finals(self, rows: Tensor) -> tuple[Tensor, ...]:
+        parts = [self.sentences, self.final_scores, self.final_log_probs, self.final_lengths]
+        parts += [self.final_history] if self.final_trace is None else [self.final_history, self.final_trace]
+        return tuple(part.index_select(0, rows) for part in parts)
+
     def results(self, nbest: int) -> list[list[Hypothesis]]:
-        scores, log_probs = self.final_scores.tolist(), self.final_log_probs.tolist()
-        lengths, history = self.final_lengths.tolist(), self.final_history.tolist()
-        results = []
-        for b in range(len(scores)):
-            hypotheses = []
+        everything = torch.arange(self.done.numel(), device=self.done.device)
+        parts = [torch.cat(columns) for columns in zip(*self.dropped, self._finals(everything), strict=True)]
+        sentences, scores, log_probs, lengths, history = (part.tolist() for part in parts[:5])
+        final_trace = parts[5] if len(parts) > 5 else None
+        results: list[list[Hypothesis]] = [[] for _ in sentences]
+        for row, b in enumerate(sentences):
             for j in range(nbest):
-                if scores[b][j] == float("-inf"):
+                if scores[row][j] == float("-inf"):
                     break
-                n = lengths[b][j] - 1  # without the eos
-                trace = None if self.final_trace is None else self.final_trace[b, j, : n + 1]
-                hypotheses.append(Hypothesis(history[b][j][:n], scores[b][j], log_probs[b][j], trace))
-            results.append(hypotheses)
+                n = lengths[row][j] - 1  # without the eos
+                trace = None if final_trace is None else final_trace[row, j, : n + 1]
+                results[b].append(Hypothesis(history[row][j][:n], scores[row][j], log_probs[row][j], trace))
         return results
 
 

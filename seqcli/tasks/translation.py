@@ -230,9 +230,8 @@ def search_batch(
             )
             results = [[hypothesis] for hypothesis in found]
         else:
-            step = functools.partial(model.step, encoded=encoded.repeat(options.beam_size))
             results = beam_search(
-                step,
+                model.step,
                 state,
                 beam_size=options.beam_size,
                 bos_id=BOS_ID,
@@ -242,6 +241,7 @@ def search_batch(
                 nbest=options.nbest,
                 record=record,
                 batch_dim=0,  # DecoderState is batch-first
+                context=encoded.repeat(options.beam_size),  # finished sentences leave the batch
             )
     lengths = batch.lengths.tolist()
     return [[_trim(h, n) for h in hypotheses] for hypotheses, n in zip(results, lengths, strict=True)]

@@ -226,3 +226,37 @@ def test_padding_never_changes_a_sentences_result(beam):
         assert torch.allclose(together.trace[:, :n], alone.trace, atol=1e-5)
         assert float(together.trace[:, n:].abs().sum()) == 0.0  # no weight on padding
         assert torch.allclose(together.trace.sum(dim=1), torch.ones(len(together.tokens) + 1))
+
+
+@pytest.mark.parametrize("nbest", [1, 3])
+def test_finished_sentences_leave_the_batch_without_changing_any_result(nbest):
+    model = random_translator(9, attention="luong-general", cell="lstm")
+    source, source_lengths = random_sources(10, batch=24)
+    encoded, state = model.encode(source, source_lengths)
+    rows_seen = []
+
+    def step(tokens, state, context):
+        rows_seen.append(tokens.numel())
+        return model.step(tokens, state, context)
+
+    with torch.no_grad():
+        shrinking = beam_search(
+            step,
+            state,
+            beam_size=3,
+            bos_id=BOS,
+            eos_id=EOS,
+            max_lengths=2 * source_lengths + 3,
+            length_penalty=0.7,
+            nbest=nbest,
+            record=lambda s: s.weights,
+            batch_dim=0,
+            context=encoded.repeat(3),
+        )
+    fixed = search(model, source, source_lengths, beam=3, alpha=0.7, nbest=nbest, record=True)
+    assert rows_seen[0] == 24 * 3 and min(rows_seen) < 24 * 3 and len(set(rows_seen)) > 2
+    for together, alone in zip(shrinking, fixed, strict=True):
+        assert [h.tokens for h in together] == [h.tokens for h in alone]
+        assert [h.log_prob for h in together] == pytest.approx([h.log_prob for h in alone], abs=1e-5)
+        for a, b in zip(together, alone, strict=True):
+            assert torch.allclose(a.trace, b.trace, atol=1e-5)
