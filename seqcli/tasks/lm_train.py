@@ -108,7 +108,9 @@ def train_language_model(
         data = _saved(LMDataConfig, saved, "data", run.run_dir)
     else:
         tok = session.shared_tokenizer(lambda: _make_tokenizer(tokenizer, train, encoding_errors))
-        model_config = LanguageModelConfig(vocab_size=tok.vocab_size, **model)
+        model_config = LanguageModelConfig(
+            vocab_size=tok.vocab_size, **{**model, "embedding_dim": _embedding_dim(model, tok.vocab_size)}
+        )
     train_ids, valid_ids = _encode(session, tok, train, valid, encoding_errors)
     task = LanguageModelTask(
         train_ids, valid_ids, data, char_level=tok.kind == "char", dist=session.dist, source=str(train)
@@ -133,7 +135,7 @@ def _check_model(model: dict[str, Any]) -> None:
         ("--embedding", "embedding_dim"),
         ("--layers", "num_layers"),
     ):
-        if key in model and model[key] < 1:
+        if model.get(key) is not None and model[key] < 1:
             raise SeqcliError(f"{option} must be at least 1, got {model[key]}")
     dropout = model.get("dropout", 0.0)
     if not 0.0 <= dropout < 1.0:
@@ -141,11 +143,22 @@ def _check_model(model: dict[str, Any]) -> None:
     init_range = model.get("init_range")
     if init_range is not None and not (math.isfinite(init_range) and init_range > 0):
         raise SeqcliError(f"--init-range must be a finite number > 0, got {init_range}")
-    if model.get("tie_weights") and model.get("embedding_dim") != model.get("hidden_size"):
+    embedding = model.get("embedding_dim")
+    if model.get("tie_weights") and embedding is not None and embedding != model.get("hidden_size"):
         raise SeqcliError(
             f"--tie-weights needs --embedding equal to --hidden (got {model.get('embedding_dim')} "
             f"and {model.get('hidden_size')})"
         )
+
+
+def _embedding_dim(model: dict[str, Any], vocab_size: int) -> int:
+    """--embedding, or by default --hidden capped at the vocabulary size: the embedding of V
+    symbols has rank at most V, so a wider one adds parameters and time but no capacity.
+    Tied weights need the embedding as wide as the hidden layer."""
+    if model.get("embedding_dim") is not None:
+        return model["embedding_dim"]
+    hidden = model.get("hidden_size", LanguageModelConfig.hidden_size)
+    return hidden if model.get("tie_weights") else min(hidden, vocab_size)
 
 
 def _option_values(model, data, tokenizer, encoding_errors) -> dict[str, Any]:

@@ -23,7 +23,10 @@ from seqcli.text import load_tokenizer
 from seqcli.train import checkpoint
 from seqcli.train.trainer import TrainConfig, Trainer
 
-MODEL = ["--hidden", "64", "--layers", "2", "--bptt", "16", "--batch-size", "4", "--threads", "1", "--quiet"]
+# --schedule constant: resumed runs here end at another --max-steps than they started with,
+# and the default cosine schedule anneals to whichever limit a run has.
+MODEL = ["--hidden", "64", "--layers", "2", "--bptt", "16", "--batch-size", "4", "--threads", "1", "--quiet",
+         "--schedule", "constant"]  # fmt: skip
 
 
 def seqcli_process(*args: object) -> subprocess.Popen:
@@ -245,7 +248,7 @@ def torchrun(*args: object) -> subprocess.CompletedProcess:
 # ±1e-12 after a differently ordered reduction becomes a full ±lr step. SGD keeps rounding
 # noise at rounding size, so the comparison tests DDP's gradients, not Adam's sign of zero.
 DDP = ["--hidden", "32", "--layers", "1", "--bptt", "8", "--dropout", "0", "--optimizer", "sgd", "--lr", ".5",
-       "--threads", "1", "--quiet", "--device", "cpu"]  # fmt: skip
+       "--schedule", "constant", "--threads", "1", "--quiet", "--device", "cpu"]  # fmt: skip
 
 
 @pytest.mark.slow
