@@ -3,6 +3,7 @@
     python bench/embeddings.py                      # full corpus (gcide + brown, ~6.5 M words)
     python bench/embeddings.py --words 200000       # a quick end-to-end check on a slice
     python bench/embeddings.py --configs sg-ns --epochs 1
+    python bench/embeddings.py --seeds 3            # each configuration with seeds 1, 2, 3
     python bench/embeddings.py --device cuda --out bench/results/embeddings-gpu.json   # torch path
 
 For each configuration (sg-ns: skip-gram + negative sampling, cbow-ns, sg-hs: skip-gram +
@@ -12,6 +13,9 @@ Speed is words of the corpus × epochs ÷ seconds of training (vocabulary buildi
 encoding are timed apart, for both). Quality is measured by the same seqcli code on both
 sets of vectors: analogy accuracy (questions-words, 30,000 most frequent words, 3CosAdd)
 and Spearman's ρ on WordSim353; gensim's own analogy score is recorded as a cross-check.
+With ``--seeds N`` every configuration runs N times (seeds 1..N for both libraries): one
+seed's analogy accuracy moves by a point or two from Hogwild's thread interleaving and the
+random draws, more than the two libraries differ, so the summary compares means.
 gensim is a bench-only install (``pip install gensim``). Results go to
 bench/results/embeddings.json (or --out) and stdout.
 """
@@ -148,7 +152,6 @@ def gensim_reads_ours(run_dir: Path, work: Path) -> bool:
 
 
 def bench(args: argparse.Namespace) -> dict:
-    from seqcli.data.vectors import load_vectors
 
     work = Path(tempfile.mkdtemp(prefix="seqcli-emb-"))
     corpus = work / "corpus.txt"
@@ -157,26 +160,13 @@ def bench(args: argparse.Namespace) -> dict:
     _warm_up(work, args.threads)
     results = []
     for name in args.configs:
-        config = CONFIGS[name]
-        timing_g, wv = run_gensim(corpus, config, args.epochs, args.threads, args.seed)
-        questions = str(DATA / "word-similarity" / "questions-words.txt")
-        gensim_own = wv.evaluate_word_analogies(questions, restrict_vocab=30000)[0]
-        quality_g = quality(gensim_vectors(wv))
-        timing_s = run_seqcli(corpus, config, args.epochs, args.threads, args.seed, work, args.device)
-        quality_s = quality(load_vectors(Path(timing_s["run_dir"])))
-        rate_g = words * args.epochs / timing_g["train_s"]
-        rate_s = words * args.epochs / timing_s["train_s"]
-        row = {
-            "config": name,
-            "gensim": {**timing_g, "words_per_s": rate_g, **quality_g, "gensim_own_analogy": gensim_own},
-            "seqcli": {**timing_s, "words_per_s": rate_s, **quality_s},
-            "speed_ratio": rate_s / rate_g,
-            "analogy_diff": quality_s["analogy_accuracy"] - quality_g["analogy_accuracy"],
-            "wordsim353_diff": quality_s["wordsim353_rho"] - quality_g["wordsim353_rho"],
-            "gensim_reads_export": gensim_reads_ours(Path(timing_s["run_dir"]), work),
-        }
-        results.append(row)
-        print(_line(row), flush=True)
+        for seed in range(args.seed, args.seed + args.seeds):
+            row = compare(name, corpus, words, seed, work, args)
+            results.append(row)
+            print(_line(row), flush=True)
+    summary = [_summary(name, [row for row in results if row["config"] == name]) for name in args.configs]
+    for row in summary:
+        print(json.dumps(row), flush=True)
     return {
         "command": " ".join(["python", *sys.argv]),
         "machine": machine(args.threads),
@@ -184,7 +174,55 @@ def bench(args: argparse.Namespace) -> dict:
         "seqcli_device": args.device,
         "epochs": args.epochs,
         "settings": SETTINGS,
+        "seeds": list(range(args.seed, args.seed + args.seeds)),
+        "summary": summary,
         "results": results,
+    }
+
+
+def compare(name: str, corpus: Path, words: int, seed: int, work: Path, args: argparse.Namespace) -> dict:
+    """One configuration, one seed: gensim then seqcli, timed and scored alike."""
+    from seqcli.data.vectors import load_vectors
+
+    config = CONFIGS[name]
+    timing_g, wv = run_gensim(corpus, config, args.epochs, args.threads, seed)
+    questions = str(DATA / "word-similarity" / "questions-words.txt")
+    gensim_own = wv.evaluate_word_analogies(questions, restrict_vocab=30000)[0]
+    quality_g = quality(gensim_vectors(wv))
+    timing_s = run_seqcli(corpus, config, args.epochs, args.threads, seed, work, args.device)
+    quality_s = quality(load_vectors(Path(timing_s["run_dir"])))
+    rate_g = words * args.epochs / timing_g["train_s"]
+    rate_s = words * args.epochs / timing_s["train_s"]
+    return {
+        "config": name,
+        "seed": seed,
+        "gensim": {**timing_g, "words_per_s": rate_g, **quality_g, "gensim_own_analogy": gensim_own},
+        "seqcli": {**timing_s, "words_per_s": rate_s, **quality_s},
+        "speed_ratio": rate_s / rate_g,
+        "analogy_diff": quality_s["analogy_accuracy"] - quality_g["analogy_accuracy"],
+        "wordsim353_diff": quality_s["wordsim353_rho"] - quality_g["wordsim353_rho"],
+        "gensim_reads_export": gensim_reads_ours(Path(timing_s["run_dir"]), work),
+    }
+
+
+def _summary(name: str, rows: list[dict]) -> dict:
+    """Means over seeds of each library's figures, and the median speed ratio."""
+    import statistics
+
+    def mean(library: str, key: str) -> float:
+        return statistics.fmean(row[library][key] for row in rows)
+
+    return {
+        "config": name,
+        "seeds": len(rows),
+        "speed_ratio_median": statistics.median(row["speed_ratio"] for row in rows),
+        **{
+            f"{library}_{key}_mean": mean(library, key)
+            for library in ("gensim", "seqcli")
+            for key in ("words_per_s", "analogy_accuracy", "wordsim353_rho")
+        },
+        "analogy_diff_mean": statistics.fmean(row["analogy_diff"] for row in rows),
+        "wordsim353_diff_mean": statistics.fmean(row["wordsim353_diff"] for row in rows),
     }
 
 
@@ -214,7 +252,8 @@ def main() -> None:
     parser.add_argument("--words", type=int, default=None, help="cut the corpus after this many words")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=1, help="the first seed")
+    parser.add_argument("--seeds", type=int, default=1, help="seeds per configuration")
     parser.add_argument("--configs", nargs="+", choices=sorted(CONFIGS), default=list(CONFIGS))
     parser.add_argument("--device", default="cpu", help="seqcli's device: cuda runs the torch path")
     parser.add_argument("--out", type=Path, default=RESULTS / "embeddings.json")

@@ -176,7 +176,7 @@ def shakespeare(args: argparse.Namespace) -> None:
     """``--recipe best``: the best configuration known for the budget; ``defaults``: the
     command with no option but --valid and --max-time (and output flags)."""
     train, valid = split_shakespeare()
-    name = "shakespeare" if args.recipe == "best" else f"shakespeare-{args.recipe}"
+    name = f"shakespeare-{args.recipe}"
     run_dir = WORK / name
     recipe = SHAKESPEARE if args.recipe == "best" else []
     options = [*recipe, "--max-time", args.time, "--quiet", "--overwrite", "--device", args.device]
@@ -244,7 +244,7 @@ def sampling(args: argparse.Namespace) -> None:
     from seqcli.tasks.lm_use import generate, load_language_model
 
     torch.set_num_threads(THREADS)
-    run_dir = WORK / "shakespeare"
+    run_dir = WORK / "shakespeare-best"  # the run of `shakespeare --recipe best`
     loaded = load_language_model(run_dir, torch.device("cpu"))
     timings = {}
     for label, batches, per_batch in (("batched", 1, args.num), ("one_at_a_time", args.num, 1)):

@@ -132,9 +132,12 @@ def speed(args: argparse.Namespace) -> None:
         ]
         rates[label] = len(sentences) / (time.perf_counter() - start)
         print(f"{label}: {rates[label]:.1f} sentences/s", flush=True)
+    bound = projection_bound(translator.model, beam=5, batch=args.batch_size)
+    print(f"output layer alone: {bound}", flush=True)
     save(
         "translation-speed",
         {
+            "output_layer": bound,
             "command": " ".join(sys.argv),
             "model": str(args.model),
             "sentences": len(sentences),
@@ -145,6 +148,32 @@ def speed(args: argparse.Namespace) -> None:
             "same_output": outputs["batched"] == outputs["one_at_a_time"],
         },
     )
+
+
+def projection_bound(model, *, beam: int, batch: int, repeats: int = 50) -> dict:
+    """Time the output layer alone, for one sentence's ``beam`` rows and for ``batch``
+    sentences' rows: however little else a step costs, batching cannot gain more than the
+    ratio of its per-row costs, since every hypothesis needs the full distribution."""
+    import torch
+
+    weight = model.projection.weight
+    seconds = {}
+    with torch.inference_mode():
+        for rows in (beam, beam * batch):
+            hidden = torch.randn(rows, weight.size(1))
+            for _ in range(5):
+                model.projection(hidden)
+            start = time.perf_counter()
+            for _ in range(repeats):
+                model.projection(hidden)
+            seconds[rows] = (time.perf_counter() - start) / repeats
+    one, many = seconds[beam], seconds[beam * batch]
+    return {
+        "one_sentence_ms": round(one * 1e3, 3),
+        "batch_ms": round(many * 1e3, 3),
+        "batch_sentences": batch,
+        "per_sentence_speedup": round(one * batch / many, 2),
+    }
 
 
 def _first_pairs(name: str, files: list[Path], pairs: int | None) -> list[Path]:
