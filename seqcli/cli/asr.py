@@ -103,6 +103,7 @@ def train_asr(
         ),
         training=setup.training,
         given=setup.given,
+        task_options_given=setup.task_options(changeable=frozenset({"train", "valid", "workers"})),
     )
     training_summary(result, setup.run.run_dir, quiet=setup.run.quiet)
 

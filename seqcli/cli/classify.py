@@ -10,7 +10,7 @@ import typer
 from seqcli.cli import options as o
 from seqcli.cli.lm import CELL_HELP, CELLS
 from seqcli.cli.output import check_format, emit, training_summary
-from seqcli.cli.tagging import Embeddings, FreezeEmbeddings, Stdin, task_options, warn
+from seqcli.cli.tagging import INPUTS, Embeddings, FreezeEmbeddings, Stdin, warn
 from seqcli.cli.training import TrainSetup, train_command
 
 __all__ = ["classify", "train_classifier"]
@@ -92,7 +92,7 @@ def train_classifier(
         training=setup.training,
         warn=warn,
         given=setup.given,
-        task_options_given=task_options(setup),
+        task_options_given=setup.task_options(changeable=INPUTS),
     )
     training_summary(result, setup.run.run_dir, quiet=setup.run.quiet)
 

@@ -11,9 +11,9 @@ import typer
 from seqcli.cli import options as o
 from seqcli.cli.lm import CELL_HELP, CELLS
 from seqcli.cli.output import emit, training_summary
-from seqcli.cli.training import SHARED, TrainSetup, train_command
+from seqcli.cli.training import TrainSetup, train_command
 
-__all__ = ["tag", "task_options", "train_tagger", "warn"]
+__all__ = ["INPUTS", "tag", "train_tagger", "warn"]
 
 Embeddings = Annotated[
     Path | None,
@@ -35,10 +35,7 @@ def warn(message: str) -> None:
     sys.stderr.write(f"warning: {message}\n")
 
 
-def task_options(setup: TrainSetup) -> list[str]:
-    """The task's own model and data options the user typed, as typed (``--hidden``)."""
-    own = setup.given - set(SHARED) - {"train", "valid", "encoding_errors"}
-    return [f"--{name.replace('_', '-')}" for name in sorted(own)]
+INPUTS = frozenset({"train", "valid", "encoding_errors"})  # may change on --resume
 
 
 @train_command(lr=5e-3, epochs=20, clip=5.0, schedule="plateau", lr_decay=0.5)
@@ -124,7 +121,7 @@ def train_tagger(
         training=setup.training,
         warn=warn,
         given=setup.given,
-        task_options_given=task_options(setup),
+        task_options_given=setup.task_options(changeable=INPUTS),
     )
     training_summary(result, setup.run.run_dir, quiet=setup.run.quiet)
 

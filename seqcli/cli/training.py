@@ -43,6 +43,13 @@ class TrainSetup:
     training: TrainConfig
     given: frozenset[str]  # parameter names the user gave on the command line
 
+    def task_options(self, *, changeable: frozenset[str] = frozenset()) -> list[str]:
+        """The command's own options the user typed, as typed (``--hidden``): on
+        ``--resume`` the run keeps its saved ones, so these are refused. ``changeable``
+        names the command's parameters that may differ on resume (inputs, worker counts)."""
+        own = self.given - set(SHARED) - changeable
+        return [f"--{name.replace('_', '-')}" for name in sorted(own)]
+
     @property
     def limits(self) -> dict[str, Any]:
         """The stopping limits the user gave (on --resume they replace the saved ones)."""

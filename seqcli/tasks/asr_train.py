@@ -14,7 +14,8 @@ from __future__ import annotations
 import hashlib
 import tempfile
 from collections import Counter
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from seqcli.models.ctc import AcousticModel, AcousticModelConfig, min_ctc_frames
 from seqcli.models.rnn import CELL_TYPES
 from seqcli.tasks.asr import SpeechSet, SpeechTask, extract_features
 from seqcli.tasks.asr_use import TASK
+from seqcli.tasks.resume import refuse_on_resume
 from seqcli.tasks.training import RunOptions, TrainingSession, data_fingerprint
 from seqcli.text import UNK_ID, Tokenizer, load_tokenizer, train_tokenizer
 from seqcli.text.char import CharTokenizer
@@ -71,21 +73,26 @@ def train_recogniser(
     data: SpeechData,
     training: TrainConfig,
     given: frozenset[str] = frozenset(),
+    task_options_given: Sequence[str] = (),
 ) -> TrainResult:
     """Train a CTC recogniser into ``run.run_dir``. ``model`` holds AcousticModelConfig fields
-    except ``vocab_size`` and ``n_mels`` (taken from the units and ``features``)."""
+    except ``vocab_size`` and ``n_mels`` (taken from the units and ``features``). On
+    ``--resume`` the run keeps its own model, features and data settings: those named in
+    ``task_options_given`` (as typed) are refused rather than ignored."""
     _check_model(model)
     session = TrainingSession(run)
     train_entries = _read(train)
     valid_entries = _read(valid) if valid is not None else None
     saved = session.saved_config()
     if saved is not None:
+        refuse_on_resume(run.run_dir, task_options_given)
         session.check_data(saved, {"train": data_fingerprint(train)})
         training = session.training_config(training, saved, given)
         tokenizer = load_tokenizer(run.run_dir)
         model_config = _saved(AcousticModelConfig, saved, "model", run.run_dir)
         features = _saved(FeatureConfig, saved, "features", run.run_dir)
-        data = _saved(SpeechData, saved, "data", run.run_dir)
+        # --workers only says how to compute features: a resumed run may use another count
+        data = replace(_saved(SpeechData, saved, "data", run.run_dir), workers=data.workers)
     else:
         tokenizer = session.rank0_first(lambda: _make_units(data, train_entries))
         model_config = AcousticModelConfig(vocab_size=tokenizer.vocab_size, n_mels=features.n_mels, **model)

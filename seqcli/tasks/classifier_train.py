@@ -17,16 +17,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from seqcli.data.corpus import check_readable
 from seqcli.data.labels import LabelVocabulary
 from seqcli.data.words import WordVocabulary
 from seqcli.errors import SeqcliError
 from seqcli.models.classifier import Classifier, ClassifierConfig
 from seqcli.tasks.classifier import TASK, ClassifierTask, Columns, encode_texts, read_examples
-from seqcli.tasks.pretrained import initial_embeddings, read_vectors, with_embedding_size
-from seqcli.tasks.resume import refuse_on_resume, saved_fields
-from seqcli.tasks.tagger_data import hold_out
-from seqcli.tasks.training import RunOptions, TrainingSession, data_fingerprint
+from seqcli.tasks.pretrained import load_initial_embeddings, read_vectors, with_embedding_size
+from seqcli.tasks.resume import open_session, saved_fields
+from seqcli.tasks.tagger_data import hold_out_for_selection
+from seqcli.tasks.training import RunOptions, data_fingerprint
 from seqcli.train.trainer import TrainConfig, TrainResult
 
 __all__ = ["ClassifierData", "train_classifier"]
@@ -70,24 +69,17 @@ def train_classifier(
     than the vocabulary and class counts. ``--resume`` keeps the run's own settings and
     vocabularies, as for the tagger (:func:`seqcli.tasks.tagger_train.train_tagger`)."""
     data.check()
-    session = TrainingSession(run)
-    for path in (train, valid, data.embeddings):
-        if path is not None and not path.is_dir():
-            check_readable(path)
-    saved = session.saved_config()
+    session, saved, training = open_session(
+        run, train, (valid, data.embeddings), training, given=given, task_options_given=task_options_given
+    )
     if saved is not None:
-        refuse_on_resume(run.run_dir, task_options_given)
-        session.check_data(saved, {"train": data_fingerprint(train)})
-        training = session.training_config(training, saved, given)
         data = ClassifierData(**saved_fields(ClassifierData, saved["data"]))
     train_examples = read_examples(train, data.columns, encoding_errors=data.encoding_errors)
     if valid is not None:
         valid_examples = read_examples(valid, data.columns, encoding_errors=data.encoding_errors)
     else:
-        train_examples, valid_examples = hold_out(train_examples, training.seed)
-        warn(
-            f"no --valid: holding out a fixed, seeded 10% of {train} ({len(valid_examples)} examples) "
-            "for model selection"
+        train_examples, valid_examples = hold_out_for_selection(
+            train_examples, training.seed, train, "examples", warn
         )
     if saved is not None:
         labels = LabelVocabulary.load(run.run_dir, "labels")
@@ -142,9 +134,7 @@ def train_classifier(
     torch.manual_seed(training.seed)  # the initial weights are part of what --seed fixes
     network = Classifier(model_config)
     if vectors is not None:
-        matrix, found = initial_embeddings(words.items, 2, *vectors, seed=training.seed)
-        network.embedding.weight.data.copy_(matrix)
-        warn(f"--embeddings: {found} of {len(words.items)} words have a pre-trained vector")
+        load_initial_embeddings(network.embedding, words.items, vectors, seed=training.seed, warn=warn)
     session.begin(record)
     if session.dist.is_main and saved is None:
         labels.save(run.run_dir, "labels")

@@ -8,18 +8,18 @@ the vector of its lower-cased form; the others keep a random start at the vector
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from seqcli.data.vectors import load_vectors
 from seqcli.errors import SeqcliError
 
-__all__ = ["initial_embeddings", "read_vectors", "with_embedding_size"]
+__all__ = ["initial_embeddings", "load_initial_embeddings", "read_vectors", "with_embedding_size"]
 
 
 def read_vectors(path: Path) -> tuple[list[str], np.ndarray]:
@@ -45,6 +45,21 @@ def initial_embeddings(
             matrix[row] = torch.from_numpy(vectors[source])
             found += 1
     return matrix, found
+
+
+def load_initial_embeddings(
+    embedding: nn.Embedding,
+    vocabulary: Sequence[str],
+    vectors: tuple[list[str], np.ndarray],
+    *,
+    seed: int,
+    warn: Callable[[str], None],
+) -> None:
+    """Fill ``embedding`` (ids 0 and 1 are ``<pad>`` and ``<unk>``, then ``vocabulary``) from
+    the pre-trained ``vectors``, and say how many words had one."""
+    matrix, found = initial_embeddings(vocabulary, 2, *vectors, seed=seed)
+    embedding.weight.data.copy_(matrix)
+    warn(f"--embeddings: {found} of {len(vocabulary)} words have a pre-trained vector")
 
 
 def with_embedding_size(

@@ -12,9 +12,37 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from seqcli.data.corpus import check_readable
 from seqcli.errors import SeqcliError
+from seqcli.tasks.training import RunOptions, TrainingSession, data_fingerprint
+from seqcli.train.config import TrainConfig
 
-__all__ = ["refuse_on_resume", "saved_fields"]
+__all__ = ["open_session", "refuse_on_resume", "saved_fields"]
+
+
+def open_session(
+    run: RunOptions,
+    train: Path,
+    inputs: Sequence[Path | None],
+    training: TrainConfig,
+    *,
+    given: frozenset[str],
+    task_options_given: Sequence[str],
+) -> tuple[TrainingSession, dict[str, Any] | None, TrainConfig]:
+    """Check the input files (``train`` and ``inputs``; directories are vectors runs) and
+    open the session. On ``--resume``: refuse task options typed again, check the training
+    file is the run's, and merge the training settings; returns the session, the saved
+    config (None for a new run) and the training settings to use."""
+    session = TrainingSession(run)
+    for path in (train, *inputs):
+        if path is not None and not path.is_dir():
+            check_readable(path)
+    saved = session.saved_config()
+    if saved is not None:
+        refuse_on_resume(run.run_dir, task_options_given)
+        session.check_data(saved, {"train": data_fingerprint(train)})
+        training = session.training_config(training, saved, given)
+    return session, saved, training
 
 
 def refuse_on_resume(run_dir: Path, options: Sequence[str]) -> None:

@@ -36,6 +36,7 @@ __all__ = [
     "TagColumn",
     "check_scheme",
     "hold_out",
+    "hold_out_for_selection",
     "read_tagged",
 ]
 
@@ -157,6 +158,15 @@ def hold_out(items: Sequence, seed: int) -> tuple[list, list]:
     chosen = set(random.Random(seed).sample(range(len(items)), count))
     kept = [item for i, item in enumerate(items) if i not in chosen]
     return kept, [item for i, item in enumerate(items) if i in chosen]
+
+
+def hold_out_for_selection(
+    items: Sequence, seed: int, source: Path, noun: str, warn: Callable[[str], None]
+) -> tuple[list, list]:
+    """:func:`hold_out`, saying so: what a train command does without ``--valid``."""
+    kept, held = hold_out(items, seed)
+    warn(f"no --valid: holding out a fixed, seeded 10% of {source} ({len(held)} {noun}) for model selection")
+    return kept, held
 
 
 @dataclass(frozen=True)

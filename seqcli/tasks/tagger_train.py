@@ -18,23 +18,22 @@ from typing import Any
 import numpy as np
 import torch
 
-from seqcli.data.corpus import check_readable
 from seqcli.data.labels import LabelVocabulary
 from seqcli.data.words import WordVocabulary
 from seqcli.errors import SeqcliError
 from seqcli.models.tagger import TaggerConfig
-from seqcli.tasks.pretrained import initial_embeddings, read_vectors, with_embedding_size
-from seqcli.tasks.resume import refuse_on_resume, saved_fields
+from seqcli.tasks.pretrained import load_initial_embeddings, read_vectors, with_embedding_size
+from seqcli.tasks.resume import open_session, saved_fields
 from seqcli.tasks.tagger import TASK, TaggerTask, build_model, load_vocabularies
 from seqcli.tasks.tagger_data import (
     EncodedSentences,
     TagColumn,
     check_scheme,
-    hold_out,
+    hold_out_for_selection,
     read_tagged,
     to_learned,
 )
-from seqcli.tasks.training import RunOptions, TrainingSession, data_fingerprint
+from seqcli.tasks.training import RunOptions, data_fingerprint
 from seqcli.train.trainer import TrainConfig, TrainResult
 
 __all__ = ["TaggerData", "train_tagger"]
@@ -79,15 +78,10 @@ def train_tagger(
     options typed (limits and evaluation settings may change, see ``training_config``).
     """
     data.check()
-    session = TrainingSession(run)
-    for path in (train, valid, data.embeddings):
-        if path is not None and not path.is_dir():
-            check_readable(path)
-    saved = session.saved_config()
+    session, saved, training = open_session(
+        run, train, (valid, data.embeddings), training, given=given, task_options_given=task_options_given
+    )
     if saved is not None:
-        refuse_on_resume(run.run_dir, task_options_given)
-        session.check_data(saved, {"train": data_fingerprint(train)})
-        training = session.training_config(training, saved, given)
         column = TagColumn(**saved["data"]["column"])
         data = TaggerData(
             **{
@@ -114,10 +108,8 @@ def train_tagger(
             warn=warn,
         )
     else:
-        train_sentences, valid_sentences = hold_out(train_sentences, training.seed)
-        warn(
-            f"no --valid: holding out a fixed, seeded 10% of {train} ({len(valid_sentences)} sentences) "
-            "for model selection"
+        train_sentences, valid_sentences = hold_out_for_selection(
+            train_sentences, training.seed, train, "sentences", warn
         )
     learned = [to_learned(s.tags, scheme) for s in train_sentences]
     if saved is not None:
@@ -177,9 +169,7 @@ def train_tagger(
     torch.manual_seed(training.seed)  # the initial weights are part of what --seed fixes
     network = build_model(model_config, tags, scheme)
     if vectors is not None:
-        matrix, found = initial_embeddings(words.items, 2, *vectors, seed=training.seed)
-        network.embedding.weight.data.copy_(matrix)
-        warn(f"--embeddings: {found} of {len(words.items)} words have a pre-trained vector")
+        load_initial_embeddings(network.embedding, words.items, vectors, seed=training.seed, warn=warn)
     session.begin(record)
     if session.dist.is_main and saved is None:
         for name, vocabulary in (("tags", tags), ("words", LabelVocabulary(words.items))):

@@ -172,3 +172,15 @@ def test_a_training_manifest_with_a_broken_file_names_it(trained: Path, run_cli,
     assert result.status == 2
     assert "broken.wav" in result.stderr
     assert os.path.exists(tmp_path / "run") is False
+
+
+def test_resume_refuses_model_options_typed_again_and_touches_nothing(trained: Path, run_cli) -> None:
+    config = (trained / "run" / "config.json").read_bytes()
+    result = run_cli(
+        "train-asr", trained / "train.tsv", "--valid", trained / "valid.tsv", "-o", trained / "run",
+        "--resume", "--hidden", 32, "--n-mels", 20, "--workers", 2, "--epochs", 19,
+    )  # fmt: skip
+    assert result.status == 2, result.stderr
+    assert "--hidden" in result.stderr and "--n-mels" in result.stderr
+    assert "--workers" not in result.stderr  # how features are computed may change on resume
+    assert (trained / "run" / "config.json").read_bytes() == config
