@@ -8,7 +8,9 @@
     python bench/tagging.py speed       # sentences/s of `seqcli tag` (text in, text out)
 
 Common options: ``--epochs`` (every run is epoch-bounded), ``--threads``, ``--extra`` (more
-train-tagger options, e.g. ``--extra "--embeddings runs/vec"``). Data comes from
+train-tagger options, e.g. ``--extra "--embeddings runs/vec"``), ``--vectors`` (first train
+skip-gram vectors with ``seqcli train-embeddings`` on the training file's own sentences,
+the only text of that language in ../shared/data, and start the tagger from them). Data comes from
 ../shared/data; results go to bench/results/tagging-<name>.json with the machine, the
 commands, the dev figures and the training time.
 """
@@ -86,9 +88,20 @@ def quality(name: str, args: argparse.Namespace) -> None:
         train, dev = split_conll(train)
     name = f"{name}-{args.label}" if args.label else name
     run_dir = WORK / f"tagging-{name}"
+    extra = shlex.split(args.extra)
+    vectors_command = None
+    if args.vectors:
+        vectors = WORK / f"vectors-{name}"
+        text = WORK / f"{name}.sentences.txt"
+        text.write_text(_sentences_text(train), encoding="utf-8")
+        vectors_command = run(
+            "train-embeddings", text, "-o", vectors, "--model", "skipgram", "--loss", "negative",
+            "--dim", 100, "--min-count", 1, "--epochs", 10, "--threads", args.threads, "--overwrite", "-q",
+        ).args  # fmt: skip
+        extra += ["--embeddings", str(vectors)]
     started = time.monotonic()
     trained = run(
-        "train-tagger", train, "--valid", dev, "-o", run_dir, *options, *shlex.split(args.extra),
+        "train-tagger", train, "--valid", dev, "-o", run_dir, *options, *extra,
         "--epochs", args.epochs, "--threads", args.threads, "--device", "cpu", "--overwrite", "--quiet",
     )  # fmt: skip
     train_seconds = time.monotonic() - started
@@ -105,10 +118,29 @@ def quality(name: str, args: argparse.Namespace) -> None:
             "epochs": args.epochs,
             "threads_used": args.threads,
             "model": config["model"],
-            "commands": [shlex.join(map(str, trained.args[1:])), shlex.join(map(str, evaluated.args[1:]))],
+            "commands": [
+                *([shlex.join(map(str, vectors_command[1:]))] if vectors_command else []),
+                shlex.join(map(str, trained.args[1:])),
+                shlex.join(map(str, evaluated.args[1:])),
+            ],
             "summary": trained.stderr.strip().splitlines()[-1:],
         },
     )
+
+
+def _sentences_text(path: Path) -> str:
+    """The words of a CoNLL file (first column), one sentence a line."""
+    lines, words = [], []
+    for row in path.read_text(encoding="utf-8").splitlines():
+        if not row.strip():
+            if words:
+                lines.append(" ".join(words))
+            words = []
+        elif not row.startswith("-DOCSTART-"):
+            words.append(row.split()[0])
+    if words:
+        lines.append(" ".join(words))
+    return "\n".join(lines) + "\n"
 
 
 def speed(args: argparse.Namespace) -> None:
@@ -150,6 +182,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="speed: timed repetitions (the best counts)")
     parser.add_argument("--label", default="", help="suffix of the run and results names (variants)")
     parser.add_argument("--extra", default="", help="more train-tagger options, as one string")
+    parser.add_argument("--vectors", action="store_true", help="start from train-embeddings vectors")
     args = parser.parse_args()
     print(json.dumps(machine()), flush=True)
     speed(args) if args.figure == "speed" else quality(args.figure, args)

@@ -70,6 +70,10 @@ def train_tagger(
     char_encoder: Annotated[
         Literal["lstm", "cnn"], typer.Option(help="Character encoder: a BiLSTM or a CNN with max-pooling.")
     ] = "lstm",
+    char_embedding: Annotated[int, typer.Option(help="Character embedding size.")] = 25,
+    char_hidden: Annotated[
+        int, typer.Option(help="Character encoder units (per direction for the BiLSTM; filters for the CNN).")
+    ] = 25,
     cell: Annotated[Literal[CELLS], typer.Option(help=CELL_HELP)] = "lstm",
     layers: Annotated[int, typer.Option(help="Bidirectional recurrent layers.")] = 1,
     hidden: Annotated[int, typer.Option(help="Hidden units per direction.")] = 100,
@@ -108,6 +112,8 @@ def train_tagger(
             "freeze_embeddings": freeze_embeddings,
             "char_features": char_features,
             "char_encoder": char_encoder,
+            "char_embedding_dim": char_embedding,
+            "char_hidden_size": char_hidden,
         },
         data=TaggerData(
             column=column,

@@ -25,10 +25,17 @@ from seqcli.tasks.classifier import TASK, ClassifierTask, Columns, encode_texts,
 from seqcli.tasks.pretrained import load_initial_embeddings, read_vectors, with_embedding_size
 from seqcli.tasks.resume import open_session, saved_fields
 from seqcli.tasks.tagger_data import hold_out_for_selection
-from seqcli.tasks.training import RunOptions, data_fingerprint
+from seqcli.tasks.training import RunOptions, check_model_options, data_fingerprint
 from seqcli.train.trainer import TrainConfig, TrainResult
 
 __all__ = ["ClassifierData", "train_classifier"]
+
+MODEL_OPTIONS = {
+    "embedding_dim": "--embedding",
+    "hidden_size": "--hidden",
+    "num_layers": "--layers",
+    "dropout": "--dropout",
+}
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,7 @@ def train_classifier(
     than the vocabulary and class counts. ``--resume`` keeps the run's own settings and
     vocabularies, as for the tagger (:func:`seqcli.tasks.tagger_train.train_tagger`)."""
     data.check()
+    check_model_options(model, MODEL_OPTIONS)
     session, saved, training = open_session(
         run, train, (valid, data.embeddings), training, given=given, task_options_given=task_options_given
     )

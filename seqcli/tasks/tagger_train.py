@@ -33,10 +33,19 @@ from seqcli.tasks.tagger_data import (
     read_tagged,
     to_learned,
 )
-from seqcli.tasks.training import RunOptions, data_fingerprint
+from seqcli.tasks.training import RunOptions, check_model_options, data_fingerprint
 from seqcli.train.trainer import TrainConfig, TrainResult
 
 __all__ = ["TaggerData", "train_tagger"]
+
+MODEL_OPTIONS = {
+    "embedding_dim": "--embedding",
+    "hidden_size": "--hidden",
+    "num_layers": "--layers",
+    "dropout": "--dropout",
+    "char_embedding_dim": "--char-embedding",
+    "char_hidden_size": "--char-hidden",
+}
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,7 @@ def train_tagger(
     options typed (limits and evaluation settings may change, see ``training_config``).
     """
     data.check()
+    check_model_options(model, MODEL_OPTIONS)
     session, saved, training = open_session(
         run, train, (valid, data.embeddings), training, given=given, task_options_given=task_options_given
     )

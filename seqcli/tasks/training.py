@@ -209,6 +209,21 @@ class TrainingSession:
         return trainer.fit(resume=self.options.resume)
 
 
+def check_model_options(model: dict[str, Any], options: dict[str, str]) -> None:
+    """The model options ``model`` holds, by config key, named as typed (``options``: key ->
+    ``--option``): sizes at least 1, ``dropout`` in [0, 1). Checked before any work, so a
+    bad value is a one-line error rather than a failure inside the model's constructor."""
+    for key, option in options.items():
+        value = model.get(key)
+        if value is None:
+            continue
+        if key == "dropout":
+            if not 0.0 <= value < 1.0:
+                raise SeqcliError(f"{option} must be in [0, 1), got {value}")
+        elif value < 1:
+            raise SeqcliError(f"{option} must be at least 1, got {value}")
+
+
 def resume_conflicts(saved: dict[str, Any], requested: dict[str, tuple[str, str, Any]]) -> list[str]:
     """Options given on --resume that differ from the saved run.
 

@@ -245,3 +245,39 @@ def test_help_teaches_each_command_s_own_options_and_lists_choices(
     result = run_cli(command, "--help")
     assert result.status == 0
     assert own_help in result.stdout and choices in result.stdout
+
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+# (command, training file, extra arguments, text the one-line message must contain)
+TASK_BAD_STARTS = [
+    (command, data, extra, named)
+    for command, data in (
+        ("train-tagger", DATA / "tagging" / "tiny.conll"),
+        ("train-classifier", DATA / "classification" / "header.tsv"),
+    )
+    for extra, named in (
+        (["--hidden", "0"], "--hidden"),
+        (["--layers", "0"], "--layers"),
+        (["--embedding", "0"], "--embedding"),
+        (["--dropout", "1.5"], "--dropout"),
+    )
+] + [
+    ("train-tagger", DATA / "tagging" / "tiny.conll", ["--char-hidden", "0"], "--char-hidden"),
+    ("train-tagger", DATA / "tagging" / "tiny.conll", ["--char-embedding", "0"], "--char-embedding"),
+]
+
+
+@pytest.mark.parametrize(
+    ("command", "data", "extra", "named"),
+    TASK_BAD_STARTS,
+    ids=[f"{c} {' '.join(e)}" for c, _, e, _ in TASK_BAD_STARTS],
+)
+def test_a_tagger_or_classifier_model_option_out_of_range_is_one_line_and_touches_nothing(
+    run_cli, tmp_path: Path, command: str, data: Path, extra: list[str], named: str
+) -> None:
+    run_dir = tmp_path / "run"
+    result = run_cli(command, data, "-o", run_dir, "--max-steps", 1, "--threads", 1, "-q", *extra)
+    assert result.status == 2, result.stderr
+    errors = [line for line in result.stderr.splitlines() if not line.startswith("warning:")]
+    assert len(errors) == 1 and errors[0].startswith("seqcli: error:") and named in errors[0], result.stderr
+    assert not run_dir.exists()
