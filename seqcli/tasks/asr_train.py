@@ -28,11 +28,10 @@ from seqcli.data.indexed import IndexedArray, build_indexed, file_identity, inde
 from seqcli.data.manifest import ManifestEntry, read_manifest
 from seqcli.errors import SeqcliError
 from seqcli.models.ctc import AcousticModel, AcousticModelConfig, min_ctc_frames
-from seqcli.models.rnn import CELL_TYPES
 from seqcli.tasks.asr import SpeechSet, SpeechTask, extract_features
 from seqcli.tasks.asr_use import TASK
 from seqcli.tasks.resume import refuse_on_resume
-from seqcli.tasks.training import RunOptions, TrainingSession, data_fingerprint
+from seqcli.tasks.training import RunOptions, TrainingSession, check_model_options, data_fingerprint
 from seqcli.text import UNK_ID, Tokenizer, load_tokenizer, train_tokenizer
 from seqcli.text.char import CharTokenizer
 from seqcli.text.vocabulary import select_vocabulary
@@ -130,19 +129,13 @@ def train_recogniser(
 
 
 def _check_model(model: dict[str, Any]) -> None:
-    if model.get("cell", "gru") not in CELL_TYPES:
-        raise SeqcliError(f"--cell must be one of {', '.join(CELL_TYPES)}, got {model['cell']!r}")
-    for option, key in (
-        ("--hidden", "hidden_size"),
-        ("--layers", "num_layers"),
-        ("--channels", "conv_channels"),
-    ):
-        if key in model and model[key] < 1:
-            raise SeqcliError(f"{option} must be at least 1, got {model[key]}")
+    check_model_options(
+        model,
+        {"cell": "--cell", "hidden_size": "--hidden", "num_layers": "--layers",
+         "conv_channels": "--channels", "dropout": "--dropout"},
+    )  # fmt: skip
     if model.get("subsampling", 4) not in (1, 2, 4):
         raise SeqcliError(f"--subsampling must be 1, 2 or 4, got {model['subsampling']}")
-    if not 0.0 <= model.get("dropout", 0.0) < 1.0:
-        raise SeqcliError(f"--dropout must be in [0, 1), got {model['dropout']}")
 
 
 def _read(path: Path) -> list[ManifestEntry]:

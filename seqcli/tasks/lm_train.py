@@ -19,22 +19,24 @@ import torch
 from seqcli.data.corpus import check_readable
 from seqcli.errors import SeqcliError
 from seqcli.models.lm import LanguageModel, LanguageModelConfig
-from seqcli.models.rnn import CELL_TYPES
 from seqcli.tasks.lm import TASK, LanguageModelTask, LMDataConfig
-from seqcli.tasks.training import RunOptions, TrainingSession, data_fingerprint, resume_conflicts
+from seqcli.tasks.training import (
+    RECURRENT_RESUME_CHECKED,
+    RunOptions,
+    TrainingSession,
+    check_model_options,
+    data_fingerprint,
+    resume_conflicts,
+)
 from seqcli.text import TOKENIZER_TYPES, Tokenizer, load_tokenizer, train_tokenizer
 from seqcli.text.tokenizer import CONFIG_FILE as TOKENIZER_FILE
 from seqcli.train.trainer import TrainConfig, TrainResult
 
 __all__ = ["TokenizerChoice", "train_language_model"]
 
-# Command-line option -> (config.json section, key); what --resume compares.
+# Command-line parameter -> (option as typed, config.json section, key): what --resume compares.
 RESUME_CHECKED = {
-    "cell": ("--cell", "model", "cell"),
-    "hidden": ("--hidden", "model", "hidden_size"),
-    "embedding": ("--embedding", "model", "embedding_dim"),
-    "layers": ("--layers", "model", "num_layers"),
-    "dropout": ("--dropout", "model", "dropout"),
+    **RECURRENT_RESUME_CHECKED,
     "tie_weights": ("--tie-weights", "model", "tie_weights"),
     "init_range": ("--init-range", "model", "init_range"),
     "bptt": ("--bptt", "data", "bptt"),
@@ -128,18 +130,11 @@ _LIMITS = ("epochs", "max_steps", "max_time")
 
 def _check_model(model: dict[str, Any]) -> None:
     """Model options named as typed, before any work (the model classes name their fields)."""
-    if model.get("cell", "lstm") not in CELL_TYPES:
-        raise SeqcliError(f"--cell must be one of {', '.join(CELL_TYPES)}, got {model['cell']!r}")
-    for option, key in (
-        ("--hidden", "hidden_size"),
-        ("--embedding", "embedding_dim"),
-        ("--layers", "num_layers"),
-    ):
-        if model.get(key) is not None and model[key] < 1:
-            raise SeqcliError(f"{option} must be at least 1, got {model[key]}")
-    dropout = model.get("dropout", 0.0)
-    if not 0.0 <= dropout < 1.0:
-        raise SeqcliError(f"--dropout must be in [0, 1), got {dropout}")
+    check_model_options(
+        model,
+        {"cell": "--cell", "hidden_size": "--hidden", "embedding_dim": "--embedding",
+         "num_layers": "--layers", "dropout": "--dropout"},
+    )  # fmt: skip
     init_range = model.get("init_range")
     if init_range is not None and not (math.isfinite(init_range) and init_range > 0):
         raise SeqcliError(f"--init-range must be a finite number > 0, got {init_range}")

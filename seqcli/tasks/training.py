@@ -209,15 +209,32 @@ class TrainingSession:
         return trainer.fit(resume=self.options.resume)
 
 
+# The recurrent zoo's model options as --resume compares them: parameter -> (option as
+# typed, config.json section, key). Tasks add their own entries (see resume_conflicts).
+RECURRENT_RESUME_CHECKED = {
+    "cell": ("--cell", "model", "cell"),
+    "hidden": ("--hidden", "model", "hidden_size"),
+    "embedding": ("--embedding", "model", "embedding_dim"),
+    "layers": ("--layers", "model", "num_layers"),
+    "dropout": ("--dropout", "model", "dropout"),
+}
+
+
 def check_model_options(model: dict[str, Any], options: dict[str, str]) -> None:
     """The model options ``model`` holds, by config key, named as typed (``options``: key ->
-    ``--option``): sizes at least 1, ``dropout`` in [0, 1). Checked before any work, so a
-    bad value is a one-line error rather than a failure inside the model's constructor."""
+    ``--option``): ``cell`` one of the zoo's cells, ``dropout`` in [0, 1), every other one a
+    size of at least 1. Checked before any work, so a bad value is a one-line error rather
+    than a failure inside the model's constructor."""
+    from seqcli.models.rnn import CELL_TYPES
+
     for key, option in options.items():
         value = model.get(key)
         if value is None:
             continue
-        if key == "dropout":
+        if key == "cell":
+            if value not in CELL_TYPES:
+                raise SeqcliError(f"{option} must be one of {', '.join(CELL_TYPES)}, got {value!r}")
+        elif key == "dropout":
             if not 0.0 <= value < 1.0:
                 raise SeqcliError(f"{option} must be in [0, 1), got {value}")
         elif value < 1:

@@ -22,9 +22,15 @@ from seqcli.data.corpus import check_readable
 from seqcli.data.parallel import read_parallel
 from seqcli.errors import SeqcliError
 from seqcli.models.attention import ATTENTION_TYPES
-from seqcli.models.rnn import CELL_TYPES
 from seqcli.models.seq2seq import Seq2Seq, Seq2SeqConfig
-from seqcli.tasks.training import RunOptions, TrainingSession, data_fingerprint, resume_conflicts
+from seqcli.tasks.training import (
+    RECURRENT_RESUME_CHECKED,
+    RunOptions,
+    TrainingSession,
+    check_model_options,
+    data_fingerprint,
+    resume_conflicts,
+)
 from seqcli.tasks.translation import (
     MAX_TRAIN_TOKENS,
     SOURCE_TOKENIZER,
@@ -43,11 +49,7 @@ __all__ = ["TranslatorTokenizers", "train_translator"]
 SUBWORD_TYPES = ("bpe", "unigram")
 # Command-line parameter -> (option as typed, config.json section, key): what --resume compares.
 RESUME_CHECKED = {
-    "cell": ("--cell", "model", "cell"),
-    "hidden": ("--hidden", "model", "hidden_size"),
-    "embedding": ("--embedding", "model", "embedding_dim"),
-    "layers": ("--layers", "model", "num_layers"),
-    "dropout": ("--dropout", "model", "dropout"),
+    **RECURRENT_RESUME_CHECKED,
     "attention": ("--attention", "model", "attention"),
     "tie_embeddings": ("--tie-embeddings", "model", "tie_embeddings"),
     "batch_size": ("--batch-size", "data", "batch_size"),
@@ -256,20 +258,17 @@ def _side_files(train: tuple[Path, ...], directory: Path, encoding_errors: str) 
 
 def _check_model(model: dict[str, Any]) -> None:
     """Model options named as typed, before any work."""
-    if model.get("cell", "gru") not in CELL_TYPES:
-        raise SeqcliError(f"--cell must be one of {', '.join(CELL_TYPES)}, got {model['cell']!r}")
+    check_model_options(
+        model,
+        {"cell": "--cell", "embedding_dim": "--embedding", "num_layers": "--layers", "dropout": "--dropout"},
+    )
     if model.get("attention", "bahdanau") not in ATTENTION_TYPES:
         raise SeqcliError(
             f"--attention must be one of {', '.join(ATTENTION_TYPES)}, got {model['attention']!r}"
         )
-    for option, key in (("--embedding", "embedding_dim"), ("--layers", "num_layers")):
-        if key in model and model[key] < 1:
-            raise SeqcliError(f"{option} must be at least 1, got {model[key]}")
     hidden = model.get("hidden_size", 512)
     if hidden < 2 or hidden % 2:
         raise SeqcliError(f"--hidden must be an even number >= 2 (two encoder directions), got {hidden}")
-    if not 0.0 <= model.get("dropout", 0.0) < 1.0:
-        raise SeqcliError(f"--dropout must be in [0, 1), got {model['dropout']}")
     if model.get("tie_embeddings") and model.get("embedding_dim") != hidden:
         raise SeqcliError(
             "--tie-embeddings needs --embedding equal to --hidden"
