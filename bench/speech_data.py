@@ -1,17 +1,18 @@
 """Build the two speech training sets of docs/speech.md; the audio is made here, never shipped.
 
-    python bench/speech_data.py digits OUT [--train 3000 --test 300 --held-out yweweler]
-    python bench/speech_data.py sentences OUT [--train 3000 --test 300 --held-out-voice en-gb-x-rp]
+    python bench/speech_data.py digits OUT [--train 3000 --dev 200 --test 300 --held-out yweweler]
+    python bench/speech_data.py sentences OUT [--train 3000 --dev 200 --test 300 --held-out-voice en-gb-x-rp]
 
 digits: connected digits from the Free Spoken Digit Dataset (8 kHz, 5 speakers, 50 takes of
 each digit each). An utterance joins 1–7 takes of one speaker with 50–300 ms pauses; its
-transcript is the digit words ("three five nine"). Takes 0–39 of the training speakers make
-``train.tsv``; takes 40–49 make ``test.tsv`` (seen speakers, unseen recordings); the held-out
-speaker makes ``heldout.tsv``.
+transcript is the digit words ("three five nine"). Takes 0–35 of the training speakers make
+``train.tsv``, takes 36–39 ``dev.tsv`` (for model selection), takes 40–49 ``test.tsv`` (seen
+speakers, recordings used for nothing else); the held-out speaker makes ``heldout.tsv``.
 
 sentences: English captions of Multi30k spoken by espeak-ng (``apt-get install espeak-ng
 sox``), each in a random voice and speed (120–220 words/minute), resampled to 16 kHz mono.
-Training sentences come from ``train.en`` in every voice but one; ``test.tsv`` holds
+Training sentences come from ``train.en`` in every voice but one, ``dev.tsv`` (for model
+selection) from other ``train.en`` sentences in the same voices; ``test.tsv`` holds
 sentences of ``val.en`` in the held-out voice. Transcripts are lower-cased, with only letters,
 digits, apostrophes and single spaces. ``lm.txt`` holds the training captions not used for
 audio, normalised the same way, for ``seqcli train-lm``.
@@ -37,7 +38,7 @@ SPEAKERS = ("george", "jackson", "lucas", "nicolas", "yweweler")
 VOICES = ("en-us", "en-gb", "en+f3", "en+f2", "en-us+m3", "en-gb-scotland", "en-029", "en-gb-x-rp")
 
 
-def digits(out: Path, *, train: int, test: int, held_out: str, seed: int) -> None:
+def digits(out: Path, *, train: int, dev: int, test: int, held_out: str, seed: int) -> None:
     rng = random.Random(seed)
     recordings = DATA / "fsdd" / "recordings"
     takes = {
@@ -47,7 +48,8 @@ def digits(out: Path, *, train: int, test: int, held_out: str, seed: int) -> Non
     }
     seen = [s for s in SPEAKERS if s != held_out]
     splits = {
-        "train": (seen, range(40), train),
+        "train": (seen, range(36), train),
+        "dev": (seen, range(36, 40), dev),
         "test": (seen, range(40, 50), test),
         "heldout": ([held_out], range(50), test),
     }
@@ -89,7 +91,7 @@ def normalise_text(line: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9' ]+", " ", line.lower()).split())
 
 
-def sentences(out: Path, *, train: int, test: int, held_out_voice: str, seed: int) -> None:
+def sentences(out: Path, *, train: int, dev: int, test: int, held_out_voice: str, seed: int) -> None:
     rng = random.Random(seed)
     corpus = [normalise_text(line) for line in (DATA / "multi30k" / "train.en").read_text().splitlines()]
     corpus = [line for line in corpus if line]
@@ -101,15 +103,19 @@ def sentences(out: Path, *, train: int, test: int, held_out_voice: str, seed: in
     jobs = [
         ("train", i, text, rng.choice(voices), rng.randint(120, 220)) for i, text in enumerate(corpus[:train])
     ]
+    jobs += [
+        ("dev", i, text, rng.choice(voices), rng.randint(120, 220))
+        for i, text in enumerate(corpus[train : train + dev])
+    ]
     jobs += [("test", i, text, held_out_voice, rng.randint(120, 220)) for i, text in enumerate(valid[:test])]
     (out / "audio").mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(2) as pool:
         names = list(pool.map(lambda job: _speak(out, *job), jobs))
-    for split in ("train", "test"):
+    for split in ("train", "dev", "test"):
         lines = [f"{name}\t{job[2]}\n" for name, job in zip(names, jobs, strict=True) if job[0] == split]
         (out / f"{split}.tsv").write_text("".join(lines))
         print(f"{out / split}.tsv: {len(lines)} utterances", file=sys.stderr)
-    (out / "lm.txt").write_text("".join(line + "\n" for line in corpus[train:]))
+    (out / "lm.txt").write_text("".join(line + "\n" for line in corpus[train + dev :]))
 
 
 def _speak(out: Path, split: str, index: int, text: str, voice: str, speed: int) -> str:
@@ -131,6 +137,7 @@ def main() -> None:
     parser.add_argument("set", choices=["digits", "sentences"])
     parser.add_argument("out", type=Path)
     parser.add_argument("--train", type=int, default=3000)
+    parser.add_argument("--dev", type=int, default=200, help="utterances for model selection")
     parser.add_argument("--test", type=int, default=300)
     parser.add_argument("--held-out", default="yweweler", choices=SPEAKERS, help="digits: speaker kept out")
     parser.add_argument(
@@ -139,10 +146,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     if args.set == "digits":
-        digits(args.out, train=args.train, test=args.test, held_out=args.held_out, seed=args.seed)
+        digits(
+            args.out, train=args.train, dev=args.dev, test=args.test, held_out=args.held_out, seed=args.seed
+        )
     else:
         sentences(
-            args.out, train=args.train, test=args.test, held_out_voice=args.held_out_voice, seed=args.seed
+            args.out,
+            train=args.train,
+            dev=args.dev,
+            test=args.test,
+            held_out_voice=args.held_out_voice,
+            seed=args.seed,
         )
 
 

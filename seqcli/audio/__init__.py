@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from seqcli.audio.features import FeatureConfig, log_mel, mel_filterbank, normalise, utterance_features
-from seqcli.audio.load import audio_duration, iter_audio_blocks, load_audio
+from seqcli.audio.load import audio_duration, change_speed, iter_audio_blocks, load_audio
 from seqcli.audio.specaugment import SpecAugment
 
 __all__ = [
     "FeatureConfig",
     "SpecAugment",
     "audio_duration",
+    "change_speed",
     "iter_audio_blocks",
     "load_audio",
     "log_mel",

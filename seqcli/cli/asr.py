@@ -63,6 +63,13 @@ def train_asr(
     specaugment: Annotated[
         bool, typer.Option(help="SpecAugment time and frequency masks in training.")
     ] = True,
+    speed_perturb: Annotated[
+        str,
+        typer.Option(
+            help="Speed perturbation: comma-separated factors, the training set is one copy at "
+            "each (0.9,1.0,1.1 triples it; tempo and pitch change together, as sox speed).",
+        ),
+    ] = "1.0",
     workers: Annotated[int, typer.Option(help="Threads computing features (once, then cached).")] = 1,
     *,
     setup: TrainSetup,
@@ -99,6 +106,7 @@ def train_asr(
             max_frames=max_frames,
             batch_size=batch_size,
             specaugment=specaugment,
+            speed_perturb=_factors(speed_perturb),
             workers=workers,
         ),
         training=setup.training,
@@ -106,6 +114,15 @@ def train_asr(
         task_options_given=setup.task_options(changeable=frozenset({"train", "valid", "workers"})),
     )
     training_summary(result, setup.run.run_dir, quiet=setup.run.quiet)
+
+
+def _factors(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise SeqcliError(
+            f"--speed-perturb takes comma-separated numbers such as 0.9,1.0,1.1, got {text!r}"
+        ) from None
 
 
 def transcribe(

@@ -21,7 +21,14 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from seqcli.audio import FeatureConfig, SpecAugment, load_audio, mel_filterbank, utterance_features
+from seqcli.audio import (
+    FeatureConfig,
+    SpecAugment,
+    change_speed,
+    load_audio,
+    mel_filterbank,
+    utterance_features,
+)
 from seqcli.data.batching import BucketBatches
 from seqcli.data.indexed import IndexedArray
 from seqcli.decode.ctc import ctc_greedy
@@ -48,9 +55,15 @@ class SpeechSet:
 
 
 def extract_features(
-    paths: Sequence[Path], config: FeatureConfig, *, workers: int = 1, progress: Any = None
+    paths: Sequence[Path],
+    config: FeatureConfig,
+    *,
+    speed: float = 1.0,
+    workers: int = 1,
+    progress: Any = None,
 ) -> Iterator[np.ndarray]:
-    """Normalised log-mel features of each file, in order, as float16 ``(T, n_mels)``.
+    """Normalised log-mel features of each file, in order, as float16 ``(T, n_mels)``;
+    ``speed`` other than 1 perturbs each waveform first (:func:`~seqcli.audio.change_speed`).
 
     ``workers`` threads decode and compute at once (libsndfile, soxr and torch release the
     interpreter lock); results come back in input order.
@@ -58,7 +71,7 @@ def extract_features(
     filters = mel_filterbank(config)
 
     def one(path: Path) -> np.ndarray:
-        samples = load_audio(path, config.sample_rate)
+        samples = change_speed(load_audio(path, config.sample_rate), speed)
         return utterance_features(samples, config, filters).numpy().astype(np.float16)
 
     if workers <= 1:

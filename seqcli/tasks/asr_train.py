@@ -51,9 +51,17 @@ class SpeechData:
     max_frames: int = 20_000  # feature frames per batch (B * T_max)
     batch_size: int | None = None  # utterances per batch, if also capped
     specaugment: bool = True
+    speed_perturb: tuple[float, ...] = (1.0,)  # the training set is one copy at each speed
     workers: int = 1
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "speed_perturb", tuple(float(f) for f in self.speed_perturb))
+        if not self.speed_perturb or not all(0.5 <= f <= 2.0 for f in self.speed_perturb):
+            raise SeqcliError(
+                f"--speed-perturb takes speed factors between 0.5 and 2, got {self.speed_perturb}"
+            )
+        if len(set(self.speed_perturb)) != len(self.speed_perturb):
+            raise SeqcliError(f"--speed-perturb lists a factor twice: {self.speed_perturb}")
         if self.units not in UNITS:
             raise SeqcliError(f"--units must be one of {', '.join(UNITS)}, got {self.units!r}")
         if self.max_frames < 1 or (self.batch_size is not None and self.batch_size < 1):
@@ -97,7 +105,9 @@ def train_recogniser(
         model_config = AcousticModelConfig(vocab_size=tokenizer.vocab_size, n_mels=features.n_mels, **model)
     train_targets = _encode(tokenizer, train_entries, train)
     valid_targets = _encode(tokenizer, valid_entries, valid) if valid_entries is not None else None
-    train_set = _speech_set(session, train, train_entries, train_targets, features, data.workers)
+    train_set = _speech_set(
+        session, train, train_entries, train_targets, features, data.workers, speeds=data.speed_perturb
+    )
     train_set = _drop_unfit(session, train_set, AcousticModel(model_config), train)
     valid_set = None
     if valid_entries is not None:
@@ -182,8 +192,11 @@ def _speech_set(
     targets: list[list[int]],
     features: FeatureConfig,
     workers: int,
+    *,
+    speeds: Sequence[float] = (1.0,),
 ) -> SpeechSet:
-    """Features through the indexed cache (rank 0 first), targets in memory."""
+    """Features through the indexed cache (rank 0 first), targets in memory; with several
+    ``speeds`` the set holds every utterance once per speed, in that order."""
     audio = hashlib.sha256()
     for entry in entries:
         audio.update(repr(sorted(file_identity(entry.audio).items())).encode())
@@ -192,6 +205,7 @@ def _speech_set(
         "manifest": file_identity(manifest),
         "audio": audio.hexdigest(),
         "features": asdict(features),
+        **({"speeds": list(speeds)} if tuple(speeds) != (1.0,) else {}),
     }
     paths = [entry.audio for entry in entries]
 
@@ -203,9 +217,13 @@ def _speech_set(
             TimeRemainingColumn(),
         )
         with Progress(*columns, console=session.console, transient=True) as progress:
-            bar = progress.add_task("features", total=len(paths))
-            items = extract_features(
-                paths, features, workers=workers, progress=lambda n: progress.advance(bar, n)
+            bar = progress.add_task("features", total=len(paths) * len(speeds))
+            items = (
+                item
+                for speed in speeds
+                for item in extract_features(
+                    paths, features, speed=speed, workers=workers, progress=lambda n: progress.advance(bar, n)
+                )
             )
             return indexed_cache(
                 key, lambda: items, dtype=np.float16, cache_dir=session.options.cache_dir,
@@ -213,7 +231,10 @@ def _speech_set(
             )  # fmt: skip
 
     cached = session.rank0_first(build)
-    return SpeechSet(cached, build_indexed(targets, dtype=np.int32), [entry.text for entry in entries])
+    copies = len(speeds)
+    return SpeechSet(
+        cached, build_indexed(targets * copies, dtype=np.int32), [entry.text for entry in entries] * copies
+    )
 
 
 def _drop_unfit(session: TrainingSession, data: SpeechSet, model: AcousticModel, manifest: Path) -> SpeechSet:

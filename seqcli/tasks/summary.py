@@ -28,7 +28,11 @@ def checkpoint_summary(run_dir: Path) -> dict[str, Any]:
         "config": config,
         "sections": task_entry(config["task"]).info_sections(run_dir, config),
         "training": {
-            "steps": train[-1]["step"] if train else 0,
+            # A run shorter than --log-every logs no training line; the weights know their step.
+            "steps": max(
+                [m["step"] for m in metrics if "step" in m]
+                + [checkpoint.weights_record(run_dir).get("step", 0)]
+            ),
             "last_train": train[-1]["train"] if train else None,
             "best_valid": _best(valid, run_dir, config["task"]),
             "evaluations": len(valid),

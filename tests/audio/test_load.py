@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from seqcli.audio import audio_duration, iter_audio_blocks, load_audio
+from seqcli.audio import audio_duration, change_speed, iter_audio_blocks, load_audio
 from seqcli.errors import SeqcliError
 
 
@@ -23,6 +23,16 @@ def test_formats_and_rates_become_mono_at_the_model_rate(tmp_path: Path, name: s
     assert samples.dtype == np.float32 and samples.shape == (8000,)
     assert 0.2 < np.abs(samples).max() < 0.5
     assert audio_duration(tmp_path / name) == pytest.approx(0.5, abs=1e-3)
+
+
+@pytest.mark.parametrize("factor", [0.9, 1.1])
+def test_speed_perturbation_scales_duration_and_pitch_together(factor: float) -> None:
+    rate = 16000
+    faster = change_speed(sine(1.0, rate), factor)  # a 300 Hz tone, one second
+    assert faster.dtype == np.float32 and len(faster) == pytest.approx(rate / factor, abs=2)
+    spectrum = np.abs(np.fft.rfft(faster * np.hanning(len(faster))))
+    peak = np.argmax(spectrum) * rate / len(faster)  # Hz of the strongest bin
+    assert peak == pytest.approx(300 * factor, abs=2.0)
 
 
 def test_the_container_is_recognised_from_its_bytes(tmp_path: Path) -> None:

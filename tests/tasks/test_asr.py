@@ -184,3 +184,30 @@ def test_resume_refuses_model_options_typed_again_and_touches_nothing(trained: P
     assert "--hidden" in result.stderr and "--n-mels" in result.stderr
     assert "--workers" not in result.stderr  # how features are computed may change on resume
     assert (trained / "run" / "config.json").read_bytes() == config
+
+
+def test_speed_perturbation_adds_a_copy_of_the_training_set_per_factor(
+    trained: Path, run_cli, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setenv("SEQCLI_CACHE_DIR", str(tmp_path / "cache"))
+    lines = (trained / "train.tsv").read_text().splitlines()[:6]
+    manifest = tmp_path / "train.tsv"
+    manifest.write_text("".join(f"{trained / line}\n" for line in lines))
+    options = [*TRAIN, "--batch-size", 2, "--epochs", 1]
+    plain = run_cli("train-asr", manifest, "-o", tmp_path / "plain", *options)
+    perturbed = run_cli(
+        "train-asr", manifest, "-o", tmp_path / "sp", "--speed-perturb", "0.9,1.0,1.1", *options
+    )
+    assert plain.status == 0 and perturbed.status == 0, plain.stderr + perturbed.stderr
+
+    def trained(run: Path) -> str:  # too short a run to log a line: info reads the weights' step
+        return next(
+            line for line in run_cli("info", "-m", run).stdout.splitlines() if line.startswith("trained:")
+        )
+
+    assert trained(tmp_path / "plain").startswith("trained: 3 steps")
+    assert trained(tmp_path / "sp").startswith("trained: 9 steps")
+    saved = json.loads((tmp_path / "sp" / "config.json").read_text())["data"]
+    assert saved["speed_perturb"] == [0.9, 1.0, 1.1]
+    result = run_cli("train-asr", manifest, "-o", tmp_path / "bad", "--speed-perturb", "fast", *options)
+    assert result.status == 2 and "--speed-perturb" in result.stderr
