@@ -3,7 +3,7 @@ decoder buys, and the real-time factor of ``seqcli transcribe``.
 
     python bench/speech.py digits      # FSDD connected digits: seen speakers, held-out speaker
     python bench/speech.py sentences   # espeak-ng Multi30k sentences: greedy, beam, beam + LM
-    python bench/speech.py rtf         # transcribe's processing time / audio duration (run alone)
+    python bench/speech.py rtf [--set sentences]   # transcribe's time / audio duration (run alone)
 
 ``--scale tiny`` runs every step on a handful of utterances (a check that the bench works,
 not a figure). Data are built by bench/speech_data.py under $SEQCLI_BENCH_DIR/speech;
@@ -85,14 +85,16 @@ def train(data: Path, run: Path, epochs: int, model: str, *extra: object) -> flo
     return time.perf_counter() - start
 
 
-def digits(scale: str, epochs: int | None, evaluate_only: bool, extra: list[str]) -> None:
+def digits(scale: str, epochs: int | None, evaluate_only: bool, extra: list[str], label: str) -> None:
     size, data = SCALES[scale], SPEECH / f"digits-{scale}"
     size = {**size, "epochs": epochs or size["epochs"]}
     build("digits", data, size)
-    run = data / "run"
+    run = data / (f"run-{label}" if label else "run")
     seconds = 0.0 if evaluate_only else train(data, run, size["epochs"], DIGITS_MODEL, *extra)
     record = {
         "scale": scale,
+        "label": label,
+        "extra": " ".join(extra),
         "train_seconds": round(seconds) if seconds else None,
         "trained": _trained(run),
         "config": {
@@ -104,7 +106,10 @@ def digits(scale: str, epochs: int | None, evaluate_only: bool, extra: list[str]
         "held_out_speaker_beam16": evaluate(run, data / "heldout.tsv", "beam", 16),
     }
     print(json.dumps(record, indent=2))
-    save(f"speech-digits-{scale}" if scale != "full" else "speech-digits", record)
+    save(
+        "-".join(["speech-digits", *([scale] if scale != "full" else []), *([label] if label else [])]),
+        record,
+    )
 
 
 def _trained(run: Path) -> dict:
@@ -120,8 +125,9 @@ def sentences(scale: str, epochs: int | None, extra: list[str]) -> None:
     size = {**size, "epochs": epochs or size["epochs"]}
     build("sentences", data, size)
     lm = data / "char-lm"
-    seqcli("train-lm", data / "lm.txt", "-o", lm, "--overwrite", "--max-steps", size["lm_steps"], *CHAR_LM,
-           capture=False)  # fmt: skip
+    if not (lm / "model.safetensors").exists():  # the fusion LM does not depend on the recogniser
+        seqcli("train-lm", data / "lm.txt", "-o", lm, "--max-steps", size["lm_steps"], *CHAR_LM,
+               capture=False)  # fmt: skip
     run = data / "run"
     seconds = train(data, run, size["epochs"], SENTENCES_MODEL, *extra)
     test = data / "test.tsv"
@@ -141,15 +147,16 @@ def sentences(scale: str, epochs: int | None, extra: list[str]) -> None:
     save(f"speech-sentences-{scale}" if scale != "full" else "speech-sentences", record)
 
 
-def rtf(scale: str, run: Path | None) -> None:
-    """Processing time / audio duration of transcribe over the digits test files: the whole
-    command (start-up and model loading included), and the files alone (in process)."""
+def rtf(scale: str, run: Path | None, kind: str) -> None:
+    """Processing time / audio duration of transcribe over a set's test files, greedy, one
+    thread: the whole command (start-up and model loading included), and the files alone
+    (in process)."""
     import soundfile
     import torch
 
     from seqcli.tasks.asr_use import DecodeOptions, load_recogniser, transcribe_file
 
-    data = SPEECH / f"digits-{scale}"
+    data = SPEECH / f"{kind}-{scale}"
     run = run or data / "run"
     files = [data / line.split("\t")[0] for line in (data / "test.tsv").read_text().splitlines()]
     audio = sum(soundfile.info(path).duration for path in files)
@@ -164,6 +171,8 @@ def rtf(scale: str, run: Path | None) -> None:
     files_only = time.perf_counter() - start
     record = {
         "scale": scale,
+        "set": kind,
+        "model": json.loads((run / "config.json").read_text())["model"],
         "files": len(files),
         "audio_seconds": round(audio, 1),
         "command_seconds": round(wall, 2),
@@ -174,7 +183,7 @@ def rtf(scale: str, run: Path | None) -> None:
         "decoder": "greedy",
     }
     print(json.dumps(record, indent=2))
-    save(f"speech-rtf-{scale}" if scale != "full" else "speech-rtf", record)
+    save(f"speech-rtf-{kind}" + (f"-{scale}" if scale != "full" else ""), record)
 
 
 def main() -> None:
@@ -185,17 +194,21 @@ def main() -> None:
     parser.add_argument("--scale", choices=sorted(SCALES), default="full")
     parser.add_argument("--epochs", type=int, help="digits, sentences: train this many epochs instead")
     parser.add_argument("--evaluate-only", action="store_true", help="digits: evaluate the existing run")
-    parser.add_argument("--run", type=Path, help="rtf: the recogniser to time (default: the digits run)")
+    parser.add_argument("--label", default="", help="digits: a variant's name (run-LABEL, results suffix)")
+    parser.add_argument("--run", type=Path, help="rtf: the recogniser to time (default: the set's run)")
+    parser.add_argument(
+        "--set", default="digits", choices=["digits", "sentences"], help="rtf: whose test files"
+    )
     parser.add_argument(
         "--extra", default="", help="digits, sentences: more train-asr options, e.g. '--max-time 60m'"
     )
     args = parser.parse_args()
     if args.figure == "digits":
-        digits(args.scale, args.epochs, args.evaluate_only, args.extra.split())
+        digits(args.scale, args.epochs, args.evaluate_only, args.extra.split(), args.label)
     elif args.figure == "sentences":
         sentences(args.scale, args.epochs, args.extra.split())
     else:
-        rtf(args.scale, args.run)
+        rtf(args.scale, args.run, args.set)
 
 
 if __name__ == "__main__":
