@@ -64,12 +64,12 @@ class Word2VecConfig:
 
 class Word2Vec(nn.Module):
     """The two matrices of word2vec. ``input``: (V, d) word vectors, initialised uniformly in
-    ±0.5/d as the original; ``output``: (rows, d), zeros."""
+    ±1/d as gensim 4; ``output``: (rows, d), zeros."""
 
     def __init__(self, config: Word2VecConfig) -> None:
         super().__init__()
         self.config = config
-        weights = (torch.rand(config.vocab_size, config.dim) - 0.5) / config.dim
+        weights = (torch.rand(config.vocab_size, config.dim) * 2 - 1) / config.dim
         self.input = nn.Parameter(weights, requires_grad=False)
         self.output = nn.Parameter(torch.zeros(config.output_rows, config.dim), requires_grad=False)
 

@@ -13,9 +13,14 @@ in the same process as torch's OpenMP runtime and gloo made torchrun workers abo
 random ("terminate called without an active exception"). Plain threads that end with
 each block leave no foreign pool behind.
 
-Every formula follows the original word2vec.c (and gensim, which copied it):
-- sigmoid and log-sigmoid from tables over [-6, 6]; beyond, the gradient saturates;
-- subsampling keeps word w with probability ``keep[w]``, drawn per occurrence;
+Every formula follows the original word2vec.c and gensim, which copied it; where the two
+differ, gensim (the bar this kernel is measured against):
+- sigmoid and log-sigmoid from tables over [-6, 6]; a score beyond that range updates
+  nothing (gensim's rule for both output layers; word2vec.c takes the saturated gradient
+  in negative sampling, where such a score is already as right or as wrong as the table
+  can say);
+- subsampling keeps word w with probability ``keep[w]``, drawn per occurrence from 24 high
+  bits of the generator (gensim; word2vec.c uses the low 16 bits, whose period is short);
 - the window of each centre word is ``window - b`` with b uniform in [0, window);
 - noise words come from the unigram^0.75 distribution by Walker's alias method (Walker 1977,
   Vose 1991): O(1) per draw from two arrays of V entries that stay in cache, where
@@ -70,6 +75,13 @@ def _next(rng: np.uint64) -> np.uint64:
 
 
 @njit(inline="always", cache=True)
+def _unit(rng):
+    """A float32 uniform in [0, 1) from the 24 high bits of ``rng`` (the low bits of a
+    linear congruential generator have short periods)."""
+    return np.float32((rng >> np.uint64(24)) & np.uint64(0xFFFFFF)) * np.float32(2.0**-24)
+
+
+@njit(inline="always", cache=True)
 def _sigmoid(f, sig_table):
     return sig_table[int((f + MAX_EXP) * (TABLE_SIZE / MAX_EXP / 2))]
 
@@ -85,24 +97,17 @@ def _log_sigmoid(f, logsig_table):
 
 
 @njit(nogil=True, fastmath=True, cache=True)
-def _score(hidden, target, label, output, work, lr, sig_table, logsig_table, skip_saturated):
+def _score(hidden, target, label, output, work, lr, sig_table, logsig_table):
     """Score ``hidden`` against row ``target`` of ``output`` for binary ``label``: update
     the row, add the error of ``hidden`` into ``work``, return -log σ(±f). Beyond ±6 the
-    hierarchical softmax skips the update (``skip_saturated``), negative sampling takes the
-    saturated gradient, both as word2vec.c."""
+    score updates nothing (as gensim)."""
     dim = hidden.shape[0]
     f = np.float32(0.0)
     for k in range(dim):
         f += hidden[k] * output[target, k]
-    if skip_saturated and (f >= MAX_EXP or f <= -MAX_EXP):
+    if f >= MAX_EXP or f <= -MAX_EXP:
         return -_log_sigmoid(f if label > 0.5 else -f, logsig_table)
-    if f >= MAX_EXP:
-        g = (label - 1.0) * lr
-    elif f <= -MAX_EXP:
-        g = label * lr
-    else:
-        g = (label - _sigmoid(f, sig_table)) * lr
-    g = np.float32(g)
+    g = np.float32((label - _sigmoid(f, sig_table)) * lr)
     for k in range(dim):
         work[k] += g * output[target, k]
         output[target, k] += g * hidden[k]
@@ -117,9 +122,9 @@ def _predict(word, hidden, output, work, hs, codes, points, lengths, noise_table
     if hs:
         for step in range(lengths[word]):
             label = np.float32(1.0 - codes[word, step])
-            loss += _score(hidden, points[word, step], label, output, work, lr, sig_table, logsig_table, True)
+            loss += _score(hidden, points[word, step], label, output, work, lr, sig_table, logsig_table)
         return loss, rng
-    loss += _score(hidden, word, np.float32(1.0), output, work, lr, sig_table, logsig_table, False)
+    loss += _score(hidden, word, np.float32(1.0), output, work, lr, sig_table, logsig_table)
     keep, alias = noise_table
     size = np.uint64(len(keep))
     for _ in range(negative):
@@ -127,13 +132,10 @@ def _predict(word, hidden, output, work, hs, codes, points, lengths, noise_table
         rng = _next(rng)
         slot = np.int64((((rng >> np.uint64(16)) & np.uint64(0xFFFFFFFF)) * size) >> np.uint64(32))
         rng = _next(rng)
-        if np.float32((rng >> np.uint64(24)) & np.uint64(0xFFFFFF)) * np.float32(2.0**-24) < keep[slot]:
-            noise = slot
-        else:
-            noise = np.int64(alias[slot])
+        noise = slot if _unit(rng) < keep[slot] else np.int64(alias[slot])
         if noise == word:
             continue
-        loss += _score(hidden, noise, np.float32(0.0), output, work, lr, sig_table, logsig_table, False)
+        loss += _score(hidden, noise, np.float32(0.0), output, work, lr, sig_table, logsig_table)
     return loss, rng
 
 
@@ -219,7 +221,7 @@ def train_chunk(ids, start, end, syn0, output, keep, noise_table, codes, points,
             words += 1
             if keep[word] < 1.0:
                 rng = _next(rng)
-                if keep[word] < np.float32((rng & np.uint64(0xFFFF)) / 65536.0):
+                if keep[word] < _unit(rng):
                     continue
             sent[n] = word
             n += 1

@@ -94,6 +94,24 @@ def test_kernel_is_deterministic_on_one_thread() -> None:
     assert np.array_equal(first, second) and not np.array_equal(first, third)
 
 
+@pytest.mark.parametrize("label", [0.0, 1.0])
+def test_a_score_beyond_the_sigmoid_table_updates_nothing(label: float) -> None:
+    """gensim's rule, for negative sampling too: |u·h| >= 6 leaves both vectors alone."""
+    hidden = np.full(4, 2.0, np.float32)
+    for row, moves in ((1.0, False), (0.25, True)):  # u·h = 8 (beyond the table), then 2
+        output = np.full((1, 4), row, np.float32)
+        work = np.zeros(4, np.float32)
+        kernels._score(hidden, 0, np.float32(label), output, work, np.float32(0.1),
+                       kernels.SIGMOID_TABLE, kernels.LOGSIG_TABLE)  # fmt: skip
+        assert bool(np.any(output != row)) == moves and bool(np.any(work != 0)) == moves
+
+
+def test_input_vectors_start_uniform_in_one_over_the_dimension() -> None:
+    weights = Word2Vec(Word2VecConfig(vocab_size=2000, dim=50)).input.detach()
+    assert float(weights.abs().max()) <= 1 / 50 and float(weights.abs().max()) > 0.9 / 50
+    assert abs(float(weights.mean())) < 1e-3
+
+
 def test_learning_rate_decays_linearly_to_almost_zero() -> None:
     assert kernels.learning_rate(0.025, 0.0) == 0.025
     assert kernels.learning_rate(0.025, 0.5) == pytest.approx(0.0125)
