@@ -132,12 +132,26 @@ def speed(args: argparse.Namespace) -> None:
         ]
         rates[label] = len(sentences) / (time.perf_counter() - start)
         print(f"{label}: {rates[label]:.1f} sentences/s", flush=True)
-    bound = projection_bound(translator.model, beam=5, batch=args.batch_size)
-    print(f"output layer alone: {bound}", flush=True)
+    # A separate batched pass with two layers timed: the timed runs above carry no hooks.
+    one_at_a_time = len(sentences) / rates["one_at_a_time"]
+    layers = {"output_layer": translator.model.projection}
+    if translator.model.attention is not None:
+        layers["attention"] = translator.model.attention
+    seconds = module_seconds(
+        layers, lambda: list(translate_lines(translator, sentences, options, batch_size=args.batch_size))
+    )
+    bound = {
+        "batched_seconds_in": {name: round(value, 3) for name, value in seconds.items()},
+        "batched_s": round(len(sentences) / rates["batched"], 3),
+        "one_at_a_time_s": round(one_at_a_time, 3),
+        "speedup_bound_output_layer": round(one_at_a_time / seconds["output_layer"], 2),
+        "speedup_bound_both": round(one_at_a_time / sum(seconds.values()), 2),
+    }
+    print(f"bound: {bound}", flush=True)
     save(
         "translation-speed",
         {
-            "output_layer": bound,
+            "bound": bound,
             "command": " ".join(sys.argv),
             "model": str(args.model),
             "sentences": len(sentences),
@@ -150,30 +164,31 @@ def speed(args: argparse.Namespace) -> None:
     )
 
 
-def projection_bound(model, *, beam: int, batch: int, repeats: int = 50) -> dict:
-    """Time the output layer alone, for one sentence's ``beam`` rows and for ``batch``
-    sentences' rows: however little else a step costs, batching cannot gain more than the
-    ratio of its per-row costs, since every hypothesis needs the full distribution."""
-    import torch
+def module_seconds(modules: dict, work) -> dict[str, float]:
+    """Seconds spent in each of ``modules`` while ``work()`` runs.
 
-    weight = model.projection.weight
-    seconds = {}
-    with torch.inference_mode():
-        for rows in (beam, beam * batch):
-            hidden = torch.randn(rows, weight.size(1))
-            for _ in range(5):
-                model.projection(hidden)
-            start = time.perf_counter()
-            for _ in range(repeats):
-                model.projection(hidden)
-            seconds[rows] = (time.perf_counter() - start) / repeats
-    one, many = seconds[beam], seconds[beam * batch]
-    return {
-        "one_sentence_ms": round(one * 1e3, 3),
-        "batch_ms": round(many * 1e3, 3),
-        "batch_sentences": batch,
-        "per_sentence_speedup": round(one * batch / many, 2),
-    }
+    Every hypothesis of every step needs the full distribution over the target pieces (the
+    output layer) and its own attention over every source position, so a batched search
+    takes at least their sum however little the rest of a step costs: the time of one
+    sentence at a time divided by that sum bounds what batching can gain."""
+    spent = dict.fromkeys(modules, 0.0)
+    handles = []
+    for name, module in modules.items():
+        began = [0.0]
+
+        def before(module, inputs, began=began) -> None:
+            began[0] = time.perf_counter()
+
+        def after(module, inputs, output, name=name, began=began) -> None:
+            spent[name] += time.perf_counter() - began[0]
+
+        handles += [module.register_forward_pre_hook(before), module.register_forward_hook(after)]
+    try:
+        work()
+    finally:
+        for handle in handles:
+            handle.remove()
+    return spent
 
 
 def _first_pairs(name: str, files: list[Path], pairs: int | None) -> list[Path]:
