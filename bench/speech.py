@@ -2,6 +2,7 @@
 decoder buys, and the real-time factor of ``seqcli transcribe``.
 
     python bench/speech.py digits      # FSDD connected digits: seen speakers, held-out speaker
+    python bench/speech.py digits --held-out george   # another of the five speakers kept out
     python bench/speech.py sentences   # espeak-ng Multi30k sentences: greedy, beam, beam + LM
     python bench/speech.py rtf [--set sentences]   # transcribe's time / audio duration (run alone)
 
@@ -48,6 +49,7 @@ SENTENCES_MODEL = (
     "--schedule cosine --warmup-steps 200 --eval-every 200"
 )
 DIGITS_LM = ["--tokenizer", "char", "--layers", "1", "--hidden", "128", "--batch-size", "32", "--bptt", "64"]
+HELD_OUT = "yweweler"  # bench/speech_data.py's default
 CHAR_LM = ["--tokenizer", "char", "--layers", "2", "--hidden", "256", "--bptt", "100", "--batch-size", "32"]
 
 
@@ -71,11 +73,11 @@ def evaluate(run: Path, manifest: Path, *extra: object) -> dict[str, float]:
     return dict(evaluation.figures)
 
 
-def build(kind: str, data: Path, size: dict) -> None:
+def build(kind: str, data: Path, size: dict, *options: object) -> None:
     """The data set, unless already built (rewriting the audio would invalidate the feature cache)."""
     if (data / "dev.tsv").exists():
         return
-    command = [sys.executable, ROOT / "bench" / "speech_data.py", kind, data, "--train", size[kind]]
+    command = [sys.executable, ROOT / "bench" / "speech_data.py", kind, data, "--train", size[kind], *options]
     subprocess.run(
         [str(part) for part in [*command, "--dev", size["dev"], "--test", size["test"]]], check=True
     )
@@ -89,17 +91,25 @@ def train(data: Path, run: Path, epochs: int, model: str, *extra: object) -> flo
     return time.perf_counter() - start
 
 
-def digits(scale: str, epochs: int | None, evaluate_only: bool, extra: list[str], label: str) -> None:
-    size, data = SCALES[scale], SPEECH / f"digits-{scale}"
+def digits(
+    scale: str, epochs: int | None, evaluate_only: bool, extra: list[str], label: str, held_out: str
+) -> None:
+    """``held_out``: the speaker kept out of training; each has its own data set (a fold of
+    leave-one-speaker-out), the first figures' speaker keeps the plain name."""
+    fold = "" if held_out == HELD_OUT else f"-heldout-{held_out}"
+    size, data = SCALES[scale], SPEECH / f"digits-{scale}{fold}"
     size = {**size, "epochs": epochs or size["epochs"]}
-    build("digits", data, size)
+    build("digits", data, size, "--held-out", held_out)
     run = data / (f"run-{label}" if label else "run")
+    parts = ["speech-digits", *([scale] if scale != "full" else []), *([fold[1:]] if fold else [])]
+    name = "-".join([*parts, *([label] if label else [])])
     seconds = 0.0 if evaluate_only else train(data, run, size["epochs"], DIGITS_MODEL, *extra)
     record = {
         "scale": scale,
         "label": label,
+        "held_out": held_out,
         "extra": " ".join(extra),
-        "train_seconds": round(seconds) if seconds else _earlier(label, "train_seconds"),
+        "train_seconds": round(seconds) if seconds else _earlier(name, "train_seconds"),
         "trained": _trained(run),
         "config": {
             k: v for k, v in json.loads((run / "config.json").read_text()).items() if k != "format_version"
@@ -117,18 +127,15 @@ def digits(scale: str, epochs: int | None, evaluate_only: bool, extra: list[str]
         (data / "lm.txt").write_text("".join(line + "\n" for line in transcripts))
         seqcli("train-lm", data / "lm.txt", "-o", lm, *DIGITS_LM, capture=False)
     fused = ("beam", 16, "lm", lm, "lm_weight", 0.5, "word_bonus", 1.0)
-    for name, manifest in (("dev", "dev"), ("seen_speakers", "test"), ("held_out_speaker", "heldout")):
-        record[f"{name}_beam16_lm"] = evaluate(run, data / f"{manifest}.tsv", *fused)
+    for figure, manifest in (("dev", "dev"), ("seen_speakers", "test"), ("held_out_speaker", "heldout")):
+        record[f"{figure}_beam16_lm"] = evaluate(run, data / f"{manifest}.tsv", *fused)
     print(json.dumps(record, indent=2))
-    save(
-        "-".join(["speech-digits", *([scale] if scale != "full" else []), *([label] if label else [])]),
-        record,
-    )
+    save(name, record)
 
 
-def _earlier(label: str, key: str):
+def _earlier(name: str, key: str):
     """A figure of this variant's earlier results file (--evaluate-only keeps its training time)."""
-    path = ROOT / "bench" / "results" / f"speech-digits{'-' + label if label else ''}.json"
+    path = ROOT / "bench" / "results" / f"{name}.json"
     return json.loads(path.read_text()).get(key) if path.exists() else None
 
 
@@ -215,6 +222,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, help="digits, sentences: train this many epochs instead")
     parser.add_argument("--evaluate-only", action="store_true", help="digits: evaluate the existing run")
     parser.add_argument("--label", default="", help="digits: a variant's name (run-LABEL, results suffix)")
+    parser.add_argument("--held-out", default=HELD_OUT, help="digits: the speaker kept out of training")
     parser.add_argument("--run", type=Path, help="rtf: the recogniser to time (default: the set's run)")
     parser.add_argument(
         "--set", default="digits", choices=["digits", "sentences"], help="rtf: whose test files"
@@ -224,7 +232,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.figure == "digits":
-        digits(args.scale, args.epochs, args.evaluate_only, args.extra.split(), args.label)
+        digits(args.scale, args.epochs, args.evaluate_only, args.extra.split(), args.label, args.held_out)
     elif args.figure == "sentences":
         sentences(args.scale, args.epochs, args.extra.split())
     else:
