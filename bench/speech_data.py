@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 SPEAKERS = ("george", "jackson", "lucas", "nicolas", "yweweler")
+HELD_OUT = "yweweler"  # the speaker kept out of training by default
 VOICES = ("en-us", "en-gb", "en+f3", "en+f2", "en-us+m3", "en-gb-scotland", "en-029", "en-gb-x-rp")
 
 
@@ -139,7 +140,7 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=3000)
     parser.add_argument("--dev", type=int, default=200, help="utterances for model selection")
     parser.add_argument("--test", type=int, default=300)
-    parser.add_argument("--held-out", default="yweweler", choices=SPEAKERS, help="digits: speaker kept out")
+    parser.add_argument("--held-out", default=HELD_OUT, choices=SPEAKERS, help="digits: speaker kept out")
     parser.add_argument(
         "--held-out-voice", default="en-gb-x-rp", choices=VOICES, help="sentences: voice kept out"
     )
