@@ -22,7 +22,7 @@ __all__ = ["embed", "export", "train_embeddings"]
 # learning rate decaying linearly to ~0, and it has no validation set.
 NOT_APPLICABLE = (
     "optimizer", "weight_decay", "momentum", "schedule", "lr_decay", "decay_start", "warmup_steps",
-    "clip", "clip_value", "eval_every", "patience", "max_bad_steps", "amp", "compile",
+    "clip", "clip_value", "ema", "eval_every", "patience", "max_bad_steps", "amp", "compile",
 )  # fmt: skip
 
 

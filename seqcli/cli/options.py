@@ -114,6 +114,14 @@ Clip = Annotated[float | None, typer.Option(help="Clip the gradient's global nor
 ClipValue = Annotated[
     float | None, typer.Option(help="Clip each gradient element to ±this value.", show_default=False)
 ]
+Ema = Annotated[
+    float | None,
+    typer.Option(
+        help="Validate and save a moving average of the weights with this decay per step "
+        "(e.g. 0.999) instead of the last weights; training goes on from the raw ones.",
+        show_default=False,
+    ),
+]
 EvalEvery = Annotated[
     int | None,
     typer.Option(help="Validate every N steps (default: at the end of every epoch).", show_default=False),

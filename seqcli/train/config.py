@@ -49,6 +49,7 @@ class TrainConfig:
     warmup_steps: int = 0
     clip: float | None = None
     clip_value: float | None = None
+    ema: float | None = None  # decay of the moving average of the weights (see averaging.py)
     eval_every: int | None = None  # steps; None evaluates at the end of every epoch
     patience: int | None = None
     max_bad_steps: int = 10
@@ -72,6 +73,8 @@ class TrainConfig:
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 raise SeqcliError(f"{_option(name)} must be a finite number >= 0, got {value}")
+        if self.ema is not None and not (0 < self.ema < 1):
+            raise SeqcliError(f"--ema must be in (0, 1), e.g. 0.999, got {self.ema}")
         if not (0 < self.lr_decay <= 1):
             raise SeqcliError(f"--lr-decay must be in (0, 1], got {self.lr_decay}")
 

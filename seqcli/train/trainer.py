@@ -2,11 +2,11 @@
 
 A task supplies batches, a summed loss with its normaliser, an evaluation and a selection
 metric (:class:`TrainTask`); the Trainer owns everything else: optimiser, learning-rate
-schedule, clipping, devices, bf16 autocast, ``torch.compile``, DistributedDataParallel
-under torchrun, evaluation cadence, early stopping on the task's metric (lower or higher is
-better), best/last checkpoints, time-based saves, exact resume, graceful stop on signals,
-non-finite losses, progress and ``metrics.jsonl``. Nothing here knows what a language
-model is.
+schedule, clipping, a moving average of the weights (``--ema``), devices, bf16 autocast,
+``torch.compile``, DistributedDataParallel under torchrun, evaluation cadence, early
+stopping on the task's metric (lower or higher is better), best/last checkpoints,
+time-based saves, exact resume, graceful stop on signals, non-finite losses, progress and
+``metrics.jsonl``. Nothing here knows what a language model is.
 
 Losses are sums over items (tokens, sentences, frames) with a count of those items. Each
 step all-reduces the counts once, so a batch of padded sentences weighs every token the
@@ -29,6 +29,7 @@ from torch import Tensor, nn
 from seqcli.errors import SeqcliError, TrainingInterrupted
 from seqcli.metrics.selection import Metric
 from seqcli.train import checkpoint
+from seqcli.train.averaging import WeightAverage
 from seqcli.train.config import TrainConfig
 from seqcli.train.distributed import DistContext
 from seqcli.train.progress import Throughput, TrainingProgress
@@ -97,6 +98,8 @@ class Trainer:
         self.model = model.to(device)
         self.train_model = self._wrap(self.model)
         self.optimizer = self._make_optimizer()
+        # Validated and saved in place of the raw weights when --ema is given.
+        self.average = WeightAverage(self.model, config.ema) if config.ema is not None else None
         self.schedule = Schedule(
             config.schedule,
             config.lr,
@@ -229,6 +232,8 @@ class Trainer:
         if c.clip_value is not None:
             nn.utils.clip_grad_value_(self.model.parameters(), c.clip_value)
         self.optimizer.step()
+        if self.average is not None:
+            self.average.update(self.model)
         self._rate.add(loss_sum.detach(), local, total)
         if (pos.step + 1) % c.log_every == 0:
             self._log_progress(pos.step + 1)
@@ -285,13 +290,18 @@ class Trainer:
 
     # --- evaluation and checkpoints -------------------------------------------------------
 
+    @property
+    def selected_model(self) -> nn.Module:
+        """The weights that are validated and saved: their moving average under --ema."""
+        return self.average.module if self.average is not None else self.model
+
     def _evaluate(self) -> dict[str, float] | None:
         """Validation on rank 0 alone; every rank gets its figures (they steer all of them)."""
         figures = None
         if self.dist.is_main:
             self.model.eval()
             with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=self._autocast):
-                figures = self.task.evaluate(self.model)
+                figures = self.task.evaluate(self.selected_model)
             self.train_model.train()
             if figures is not None and self.metric.name not in figures:
                 raise SeqcliError(f"validation gave no {self.metric.name!r} (it gave {', '.join(figures)})")
@@ -316,7 +326,7 @@ class Trainer:
                 self.schedule.observe(improved)
         if improved and self.dist.is_main:
             record = {"step": pos.step, "metric": self.metric.name, "score": score}
-            checkpoint.save_weights(self.run_dir, self.model, record)
+            checkpoint.save_weights(self.run_dir, self.selected_model, record)
         # Weights first, state last: a crash between the two leaves weights the state does
         # not know of yet, which _restore reconciles.
         self._save_state()
@@ -359,6 +369,8 @@ class Trainer:
                 "rng": {"torch": torch.get_rng_state()},
                 "training": asdict(self.config),
             }
+            if self.average is not None:
+                state["average"] = self.average.state_dict()
             if torch.cuda.is_available():
                 state["rng"]["cuda"] = torch.cuda.get_rng_state_all()
             checkpoint.save_state(self.run_dir, state)
@@ -369,6 +381,8 @@ class Trainer:
         try:
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
+            if self.average is not None:
+                self.average.load_state_dict(state["average"])
             self.schedule.load_state_dict(state["schedule"])
             self.position = _position(state["position"])
             self._restore_task(state["task"])

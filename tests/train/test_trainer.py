@@ -131,3 +131,63 @@ def test_a_skipped_step_rolls_back_the_state_the_task_carried() -> None:
     assert task.hidden is not carried
     task.rollback()
     assert task.hidden is carried
+
+
+class Recording(Regression):
+    """Remembers the model each validation was given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.validated: list[nn.Module] = []
+
+    def evaluate(self, model: nn.Module):
+        self.validated.append(model)
+        return super().evaluate(model)
+
+
+def test_ema_validates_and_saves_the_moving_average_of_the_weights(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    task = Recording()
+    trainer = make(task, tmp_path, epochs=2, lr=0.05, ema=0.9)
+    start = [p.detach().clone() for p in trainer.model.parameters()]
+    snapshots = []
+    original_step = trainer.optimizer.step
+
+    def step(*args, **kwargs):
+        result = original_step(*args, **kwargs)
+        snapshots.append([p.detach().clone() for p in trainer.model.parameters()])
+        return result
+
+    trainer.optimizer.step = step
+    trainer.fit()
+    # the average, by its definition, from the weights after every step
+    expected = start
+    for n, weights in enumerate(snapshots, start=1):
+        rate = 1 - min(0.9, (1 + n) / (10 + n))
+        expected = [e + rate * (w - e) for e, w in zip(expected, weights, strict=True)]
+    averaged = list(trainer.average.module.parameters())
+    for mine, theirs in zip(averaged, expected, strict=True):
+        torch.testing.assert_close(mine, theirs)
+    assert not torch.equal(averaged[0], trainer.model.weight)
+    assert all(model is trainer.average.module for model in task.validated)
+    saved = checkpoint.load_state(tmp_path)
+    torch.testing.assert_close(saved["average"]["module"]["weight"], averaged[0])
+
+
+def test_ema_resumes_exactly(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    whole = make(Regression(), tmp_path / "whole", epochs=3, lr=0.05, ema=0.95)
+    whole.fit()
+    torch.manual_seed(0)
+    make(Regression(), tmp_path / "parts", epochs=3, lr=0.05, ema=0.95, max_steps=11).fit()
+    resumed = make(Regression(), tmp_path / "parts", epochs=3, lr=0.05, ema=0.95)
+    resumed.fit(resume=True)
+    assert resumed.average.updates == whole.average.updates == 24
+    pairs = zip(resumed.average.module.parameters(), whole.average.module.parameters(), strict=True)
+    assert all(torch.equal(mine, theirs) for mine, theirs in pairs)
+
+
+@pytest.mark.parametrize("decay", [0.0, 1.0, -0.5])
+def test_ema_outside_zero_one_is_refused(decay: float) -> None:
+    with pytest.raises(SeqcliError, match="--ema must be in"):
+        TrainConfig(ema=decay)
