@@ -85,6 +85,13 @@ def train_tagger(
     embeddings: Embeddings = None,
     freeze_embeddings: FreezeEmbeddings = False,
     min_count: Annotated[int, typer.Option(help="Words seen fewer times than this become <unk>.")] = 1,
+    word_dropout: Annotated[
+        float,
+        typer.Option(
+            help="In training, replace each word with <unk> with this probability (words seen once "
+            "are also replaced half the time), so that unseen words are tagged from their spelling."
+        ),
+    ] = 0.0,
     batch_size: Annotated[int, typer.Option(help="Sentences per batch (per process under torchrun).")] = 32,
     encoding_errors: o.EncodingErrors = "strict",
     *,
@@ -120,6 +127,7 @@ def train_tagger(
             scheme=scheme,
             strict=strict,
             min_count=min_count,
+            word_dropout=word_dropout,
             batch_size=batch_size,
             embeddings=embeddings,
             encoding_errors=encoding_errors,

@@ -5,7 +5,9 @@ spellings of the batch's distinct word forms, which spelling stands at each posi
 the gold tags. During training each word seen once in the training data is replaced by
 ``<unk>`` with probability 1/2 (Lample et al. 2016, section 4), so the ``<unk>``
 embedding is trained and the model learns to lean on the characters of words it does not
-know; the draw is seeded by (seed, epoch, batch) so a resumed run repeats it exactly.
+know; ``--word-dropout P`` also replaces every word with probability P (as Stanza's
+tagger does), for more of that lesson. The draws are seeded by (seed, epoch, batch) so a
+resumed run repeats them exactly.
 
 The loss is summed over the batch with the number of words as its normaliser. The
 selection metric is entity F1 (higher is better) for a chunk scheme, word accuracy for
@@ -100,12 +102,14 @@ class TaggerTask(TaskBase):
         *,
         batch_size: int,
         seed: int,
+        word_dropout: float = 0.0,
         dist: DistContext | None = None,
     ) -> None:
         self.train, self.valid, self.valid_gold = train, valid, valid_gold
         self.tags, self.scheme, self.seed = tags, scheme, seed
         self.metric = tagger_metric(scheme)
         self.singletons = torch.from_numpy(singletons)  # (V,) bool: seen once in training
+        self.word_dropout = word_dropout  # of every word, besides the singletons' rule
         self.batches = BucketBatches(train.lengths(), batch_size=batch_size, seed=seed, dist=dist)
 
     def steps_per_epoch(self) -> int:
@@ -117,6 +121,8 @@ class TaggerTask(TaskBase):
             generator = torch.Generator().manual_seed(hash((self.seed, epoch, index)) & 0x7FFF_FFFF)
             words = batch["words"]
             drop = self.singletons[words] & (torch.rand(words.shape, generator=generator) < WORD_DROPOUT)
+            if self.word_dropout:
+                drop |= (words != 0) & (torch.rand(words.shape, generator=generator) < self.word_dropout)
             batch["words"] = words.masked_fill(drop, UNK_ID)
             yield batch
 

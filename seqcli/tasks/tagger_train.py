@@ -57,6 +57,7 @@ class TaggerData:
     scheme: str = "auto"
     strict: bool = False
     min_count: int = 1
+    word_dropout: float = 0.0
     batch_size: int = 32
     embeddings: Path | None = None
     encoding_errors: str = "strict"
@@ -65,6 +66,8 @@ class TaggerData:
         for option, value in (("--min-count", self.min_count), ("--batch-size", self.batch_size)):
             if value < 1:
                 raise SeqcliError(f"{option} must be at least 1, got {value}")
+        if not 0 <= self.word_dropout < 1:
+            raise SeqcliError(f"--word-dropout must be in [0, 1), got {self.word_dropout}")
 
 
 def train_tagger(
@@ -159,6 +162,7 @@ def train_tagger(
         singletons,
         batch_size=data.batch_size,
         seed=training.seed,
+        word_dropout=data.word_dropout,
         dist=session.dist,
     )
     record = {

@@ -213,3 +213,10 @@ def test_resume_continues_with_the_runs_own_settings(run_cli, tmp_path: Path) ->
     assert resumed.status == 0, resumed.stderr
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in records if "valid" in r] == [1, 2]  # epoch 1 was not trained again
+
+
+def test_word_dropout_outside_zero_one_is_refused_before_anything_is_written(run_cli, tmp_path: Path) -> None:
+    path = bad_file(tmp_path, "John NNP B-PER\nlives VBZ O\n")
+    result = run_cli("train-tagger", path, "-o", tmp_path / "r", "--word-dropout", "1", *TINY)
+    assert_user_error(result, "--word-dropout must be in [0, 1), got 1.0")
+    assert not (tmp_path / "r").exists()

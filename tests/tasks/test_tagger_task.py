@@ -73,3 +73,26 @@ def test_batches_resume_exactly_at_a_batch_index() -> None:
         assert all(torch.equal(a[key], b[key]) for key in a)
     dropped = torch.cat([(b["words"] == UNK_ID).flatten() for b in full])
     assert 0 < dropped.float().mean() < 1  # about half the singletons become <unk>
+
+
+@pytest.mark.parametrize("word_dropout", [0.0, 0.3])
+def test_word_dropout_replaces_any_word_with_unk_at_its_rate(word_dropout: float) -> None:
+    data, words, _ = encoded()
+    never_singleton = np.zeros(len(words), dtype=bool)
+    task = TaggerTask(
+        data,
+        None,
+        [],
+        LabelVocabulary(["0", "1", "2"]),
+        None,
+        never_singleton,
+        batch_size=4,
+        seed=7,
+        word_dropout=word_dropout,
+    )
+    batches = [batch for epoch in range(300) for batch in task.train_batches(epoch, 0)]
+    real = torch.cat([(b["words"] != 0).flatten() for b in batches])
+    unk = torch.cat([(b["words"] == UNK_ID).flatten() for b in batches])
+    assert not (unk & ~real).any()  # padding stays padding
+    rate = unk[real].float().mean().item()
+    assert rate == pytest.approx(word_dropout, abs=0.03)
