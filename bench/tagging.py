@@ -99,10 +99,14 @@ def quality(name: str, args: argparse.Namespace) -> None:
             "--dim", 100, "--min-count", 1, "--epochs", 10, "--threads", args.threads, "--overwrite", "-q",
         ).args  # fmt: skip
         extra += ["--embeddings", str(vectors)]
+    # --resume continues the labelled run to --epochs with its own saved settings (the
+    # recipe's options would be refused), e.g. a run that was still improving.
+    how = ["--resume"] if args.resume else [*options, *extra, "--overwrite"]
+    first_epoch = _epochs_done(run_dir) if args.resume else 0
     started = time.monotonic()
     trained = run(
-        "train-tagger", train, "--valid", dev, "-o", run_dir, *options, *extra,
-        "--epochs", args.epochs, "--threads", args.threads, "--device", "cpu", "--overwrite", "--quiet",
+        "train-tagger", train, "--valid", dev, "-o", run_dir, *how,
+        "--epochs", args.epochs, "--threads", args.threads, "--device", "cpu", "--quiet",
     )  # fmt: skip
     train_seconds = time.monotonic() - started
     evaluated = run("evaluate", "-m", run_dir, dev, "--threads", args.threads, "--device", "cpu")
@@ -114,8 +118,9 @@ def quality(name: str, args: argparse.Namespace) -> None:
             "dev": last_line_figures(evaluated.stdout),
             "details": evaluated.stdout.strip().splitlines()[:-1],
             "train_seconds": round(train_seconds, 1),
-            "train_sentences_per_s": round(sentences * args.epochs / train_seconds, 1),
+            "train_sentences_per_s": round(sentences * (args.epochs - first_epoch) / train_seconds, 1),
             "epochs": args.epochs,
+            "resumed_after_epoch": first_epoch if args.resume else None,
             "threads_used": args.threads,
             "model": config["model"],
             "commands": [
@@ -126,6 +131,14 @@ def quality(name: str, args: argparse.Namespace) -> None:
             "summary": trained.stderr.strip().splitlines()[-1:],
         },
     )
+
+
+def _epochs_done(run_dir: Path) -> int:
+    """Validations (one per epoch) a run has logged so far."""
+    metrics = run_dir / "metrics.jsonl"
+    if not metrics.is_file():
+        sys.exit(f"--resume: no run to continue at {run_dir}")
+    return sum('"valid"' in line for line in metrics.read_text(encoding="utf-8").splitlines())
 
 
 def _sentences_text(path: Path) -> str:
@@ -183,6 +196,9 @@ def main() -> None:
     parser.add_argument("--label", default="", help="suffix of the run and results names (variants)")
     parser.add_argument("--extra", default="", help="more train-tagger options, as one string")
     parser.add_argument("--vectors", action="store_true", help="start from train-embeddings vectors")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue the labelled run to --epochs (its own settings)"
+    )
     args = parser.parse_args()
     print(json.dumps(machine()), flush=True)
     speed(args) if args.figure == "speed" else quality(args.figure, args)
