@@ -2,12 +2,16 @@
 
     python bench/embeddings_threads.py alternate --configs sg-hs sg-ns   # 1 epoch: 1, 2, 2, 1 threads
     python bench/embeddings_threads.py blocks --configs sg-hs --seeds 1 3 1   # 5 epochs, time per block
+    python bench/embeddings_threads.py pages --configs sg-ns sg-hs      # huge pages or not, alternating
 
 ``alternate`` trains one epoch with 1, 2, 2 and 1 threads in turn (alternating, so a drift of
 the machine shows as a difference between the two runs of one thread count) and prints the
 training seconds of each. ``blocks`` trains the full five epochs on 2 threads and prints the
 seconds of every call of the kernel (one block of about 1 M tokens, cut into 10 k-token chunks
-that the threads share), so a slow run can be told from a run slowed by bursts. The corpus
+that the threads share), so a slow run can be told from a run slowed by bursts. ``pages``
+trains the full five epochs on 2 threads with the two matrices in numpy's memory (numpy asks
+Linux for transparent huge pages for large arrays) and in torch's (4 KiB pages), alternating
+four times, and prints the seconds of each. The corpus
 and settings are those of bench/embeddings.py.
 """
 
@@ -51,11 +55,33 @@ def blocks(corpus: Path, work: Path, configs: list[str], seeds: list[int]) -> No
             print(f"{name} seed {seed}: {timing['train_s']:.1f} s; blocks: {per_block}", flush=True)
 
 
+def pages(corpus: Path, work: Path, configs: list[str]) -> None:
+    import numpy as np
+    import torch
+
+    from seqcli.models import word2vec
+
+    init = word2vec.Word2Vec.__init__
+
+    def in_numpy_memory(self, config) -> None:
+        init(self, config)
+        for parameter in (self.input, self.output):
+            memory = torch.from_numpy(np.empty(tuple(parameter.shape), np.float32))
+            parameter.data = memory.copy_(parameter.data)
+
+    for name in configs:
+        for memory in ("numpy", "torch", "numpy", "torch"):
+            word2vec.Word2Vec.__init__ = in_numpy_memory if memory == "numpy" else init
+            timing = bench.run_seqcli(corpus, bench.CONFIGS[name], 5, 2, 1, work)
+            print(f"{name} {memory} memory: {timing['train_s']:.1f} s", flush=True)
+    word2vec.Word2Vec.__init__ = init
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("mode", choices=("alternate", "blocks"))
+    parser.add_argument("mode", choices=("alternate", "blocks", "pages"))
     parser.add_argument("--configs", nargs="+", choices=sorted(bench.CONFIGS), default=["sg-hs"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[1])
     args = parser.parse_args()
@@ -67,6 +93,8 @@ def main() -> None:
     bench._warm_up(work, 2)
     if args.mode == "alternate":
         alternate(corpus, work, args.configs)
+    elif args.mode == "pages":
+        pages(corpus, work, args.configs)
     else:
         blocks(corpus, work, args.configs, args.seeds)
 
