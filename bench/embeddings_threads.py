@@ -11,8 +11,8 @@ seconds of every call of the kernel (one block of about 1 M tokens, cut into 10 
 that the threads share), so a slow run can be told from a run slowed by bursts. ``pages``
 trains the full five epochs on 2 threads with the two matrices in numpy's memory (numpy asks
 Linux for transparent huge pages for large arrays) and in torch's (4 KiB pages), alternating
-four times, and prints the seconds of each. The corpus
-and settings are those of bench/embeddings.py.
+four times, and prints the seconds of each. The corpus and settings are those of
+bench/embeddings.py.
 """
 
 from __future__ import annotations

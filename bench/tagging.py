@@ -90,7 +90,7 @@ def quality(name: str, args: argparse.Namespace) -> None:
     run_dir = WORK / f"tagging-{name}"
     extra = shlex.split(args.extra)
     vectors_command = None
-    if args.vectors:
+    if args.vectors and not args.resume:  # a resumed run keeps the vectors it started with
         vectors = WORK / f"vectors-{name}"
         text = WORK / f"{name}.sentences.txt"
         text.write_text(_sentences_text(train), encoding="utf-8")

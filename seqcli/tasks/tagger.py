@@ -28,7 +28,7 @@ from torch import Tensor, nn
 from seqcli.data.batching import BucketBatches, pad
 from seqcli.data.labels import LabelVocabulary
 from seqcli.data.tagschemes import allowed_transitions
-from seqcli.data.words import UNK_ID, WordVocabulary
+from seqcli.data.words import PAD_ID, UNK_ID, WordVocabulary
 from seqcli.metrics.accuracy import accuracy
 from seqcli.metrics.spans import span_scores
 from seqcli.models.tagger import Tagger, TaggerConfig
@@ -122,7 +122,7 @@ class TaggerTask(TaskBase):
             words = batch["words"]
             drop = self.singletons[words] & (torch.rand(words.shape, generator=generator) < WORD_DROPOUT)
             if self.word_dropout:
-                drop |= (words != 0) & (torch.rand(words.shape, generator=generator) < self.word_dropout)
+                drop |= (words != PAD_ID) & (torch.rand(words.shape, generator=generator) < self.word_dropout)
             batch["words"] = words.masked_fill(drop, UNK_ID)
             yield batch
 
