@@ -82,6 +82,13 @@ def train_tagger(
         typer.Option(help="Word embedding size (default 100, or the --embeddings size).", show_default=False),
     ] = None,
     dropout: Annotated[float, typer.Option(help="Dropout on the encoder's inputs and outputs.")] = 0.5,
+    locked_dropout: Annotated[
+        bool,
+        typer.Option(
+            help="Drop the same input and output units at every word of a sentence (variational "
+            "dropout) instead of fresh units at each word."
+        ),
+    ] = False,
     embeddings: Embeddings = None,
     freeze_embeddings: FreezeEmbeddings = False,
     min_count: Annotated[int, typer.Option(help="Words seen fewer times than this become <unk>.")] = 1,
@@ -115,6 +122,7 @@ def train_tagger(
             "hidden_size": hidden,
             "num_layers": layers,
             "dropout": dropout,
+            "locked_dropout": locked_dropout,
             "crf": crf,
             "freeze_embeddings": freeze_embeddings,
             "char_features": char_features,

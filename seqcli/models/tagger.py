@@ -34,6 +34,7 @@ from torch import Tensor, nn
 from seqcli.decode.viterbi import viterbi
 from seqcli.models.chars import CharConfig, CharEncoder
 from seqcli.models.crf import FORBIDDEN, LinearChainCRF
+from seqcli.models.dropout import LockedDropout
 from seqcli.models.rnn import RecurrentConfig, RecurrentStack
 
 __all__ = ["Allowed", "Tagger", "TaggerConfig"]
@@ -45,7 +46,10 @@ Allowed = tuple[Sequence[bool], Sequence[Sequence[bool]], Sequence[bool]]
 @dataclass(frozen=True)
 class TaggerConfig:
     """Everything needed to rebuild a :class:`Tagger`; ``char_vocab_size=0`` means no
-    character features. ``hidden_size`` is per direction."""
+    character features. ``hidden_size`` is per direction. ``locked_dropout`` drops the
+    same encoder input and output units at every word of a sentence
+    (:class:`~seqcli.models.dropout.LockedDropout`) instead of fresh ones at each word;
+    between layers the recurrent stack's own dropout applies either way."""
 
     vocab_size: int
     num_tags: int
@@ -60,6 +64,7 @@ class TaggerConfig:
     char_encoder: str = "lstm"
     char_embedding_dim: int = 25
     char_hidden_size: int = 25
+    locked_dropout: bool = False
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "num_tags", "embedding_dim"):
@@ -97,7 +102,7 @@ class Tagger(nn.Module):
         self.embedding.weight.requires_grad_(not config.freeze_embeddings)
         chars = config.char_config()
         self.chars = CharEncoder(chars) if chars else None
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = LockedDropout(config.dropout) if config.locked_dropout else nn.Dropout(config.dropout)
         self.rnn = RecurrentStack(config.recurrent_config())
         self.output = nn.Linear(self.rnn.output_size, config.num_tags)
         # The CRF module also holds the scheme's mask for softmax decoding (its transition

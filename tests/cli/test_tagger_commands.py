@@ -215,6 +215,16 @@ def test_resume_continues_with_the_runs_own_settings(run_cli, tmp_path: Path) ->
     assert [r["epoch"] for r in records if "valid" in r] == [1, 2]  # epoch 1 was not trained again
 
 
+def test_locked_dropout_is_saved_with_the_model_and_tags(run_cli, tmp_path: Path) -> None:
+    run_dir, data = tmp_path / "r", DATA / "tiny.conll"
+    args = ["--valid", data, "-o", run_dir, "--epochs", "1", *TINY, "--locked-dropout", "--dropout", "0.3"]
+    trained = run_cli("train-tagger", data, *args)  # the last --dropout counts
+    assert trained.status == 0, trained.stderr
+    model = json.loads((run_dir / "config.json").read_text())["model"]
+    assert model["locked_dropout"] is True and model["dropout"] == 0.3
+    assert len(run_cli("tag", "-m", run_dir, data).stdout.splitlines()) == len(data.read_text().splitlines())
+
+
 def test_word_dropout_outside_zero_one_is_refused_before_anything_is_written(run_cli, tmp_path: Path) -> None:
     path = bad_file(tmp_path, "John NNP B-PER\nlives VBZ O\n")
     result = run_cli("train-tagger", path, "-o", tmp_path / "r", "--word-dropout", "1", *TINY)

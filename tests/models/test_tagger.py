@@ -94,3 +94,18 @@ def test_frozen_embeddings_get_no_gradient() -> None:
     words, lengths = torch.tensor([[1, 2]]), torch.tensor([2])
     model.loss(model(words, lengths), torch.tensor([[0, 1]]), lengths).backward()
     assert model.embedding.weight.grad is None and model.output.weight.grad is not None
+
+
+@pytest.mark.parametrize("locked", [True, False])
+def test_locked_dropout_drops_the_same_units_at_every_word(locked: bool) -> None:
+    config = TaggerConfig(
+        vocab_size=30, num_tags=3, embedding_dim=16, hidden_size=8, dropout=0.5, locked_dropout=locked
+    )
+    torch.manual_seed(3)
+    model = Tagger(config).train()
+    seen = []
+    model.rnn.register_forward_pre_hook(lambda _module, args: seen.append(args[0]))
+    model(torch.randint(2, 30, (4, 9)), torch.full((4,), 9))
+    dropped = seen[0] == 0  # (B, T, E): embeddings are never exactly 0 unless dropped
+    shared = bool((dropped == dropped[:, :1]).all())
+    assert shared == locked and dropped.float().mean().item() == pytest.approx(0.5, abs=0.1)
