@@ -99,6 +99,13 @@ def train_tagger(
             "are also replaced half the time), so that unseen words are tagged from their spelling."
         ),
     ] = 0.0,
+    case_fallback: Annotated[
+        bool,
+        typer.Option(
+            help="A word not in the vocabulary takes the embedding of its most frequent case variant "
+            "(GRANOLLERS reads as Granollers) before falling back to <unk>."
+        ),
+    ] = True,
     batch_size: Annotated[int, typer.Option(help="Sentences per batch (per process under torchrun).")] = 32,
     encoding_errors: o.EncodingErrors = "strict",
     *,
@@ -136,6 +143,7 @@ def train_tagger(
             strict=strict,
             min_count=min_count,
             word_dropout=word_dropout,
+            case_fallback=case_fallback,
             batch_size=batch_size,
             embeddings=embeddings,
             encoding_errors=encoding_errors,

@@ -20,24 +20,44 @@ SPECIALS = ("<pad>", "<unk>")
 class WordVocabulary:
     """Strings to ids with ``<pad>`` = 0 and ``<unk>`` = 1; the rest in the given order.
 
+    With ``case_fallback`` an item not in the vocabulary takes the id of the first item
+    (the most frequent, in a vocabulary from counts) that equals it when both are
+    lower-cased, before falling back to ``<unk>``: a test-time ``GRANOLLERS`` or ``Thanks``
+    reads as the ``Granollers`` or ``thanks`` seen in training. Items that are in the
+    vocabulary keep their own id, so a training set whose every word is in the vocabulary
+    is encoded the same either way.
+
     >>> words = WordVocabulary.from_counts(Counter("the cat the dog".split()), min_count=1)
-    >>> words.items, words.encode(["the", "dog", "emu"])
-    (('the', 'cat', 'dog'), [2, 4, 1])
+    >>> words.items, words.encode(["the", "dog", "emu", "Dog"])
+    (('the', 'cat', 'dog'), [2, 4, 1, 1])
+    >>> WordVocabulary(words.items, case_fallback=True).encode(["Dog", "DOG", "emu"])
+    [4, 4, 1]
     """
 
-    def __init__(self, items: Sequence[str]) -> None:
+    def __init__(self, items: Sequence[str], *, case_fallback: bool = False) -> None:
         self.items = tuple(items)
+        self.case_fallback = case_fallback
         self._ids = {item: i + len(SPECIALS) for i, item in enumerate(self.items)}
+        self._folded: dict[str, int] = {}
+        if case_fallback:
+            for item, id_ in self._ids.items():
+                self._folded.setdefault(item.lower(), id_)
 
     @classmethod
     def from_counts(
-        cls, counts: Counter[str], *, min_count: int = 1, extra: Sequence[str] = ()
+        cls,
+        counts: Counter[str],
+        *,
+        min_count: int = 1,
+        extra: Sequence[str] = (),
+        case_fallback: bool = False,
     ) -> WordVocabulary:
         """Items seen ``min_count`` times, most frequent first (ties in code-point order),
         then ``extra`` ones not already in (e.g. the words of pre-trained vectors)."""
         kept = sorted((item for item, n in counts.items() if n >= min_count), key=lambda i: (-counts[i], i))
         seen = set(kept)
-        return cls(kept + [item for item in extra if item not in seen and not seen.add(item)])
+        extra = [item for item in extra if item not in seen and not seen.add(item)]
+        return cls(kept + extra, case_fallback=case_fallback)
 
     def __len__(self) -> int:
         """Number of ids, the two specials included."""
@@ -47,7 +67,12 @@ class WordVocabulary:
         return item in self._ids
 
     def id(self, item: str) -> int:
-        return self._ids.get(item, UNK_ID)
+        found = self._ids.get(item)
+        if found is None:
+            return self._folded.get(item.lower(), UNK_ID) if self._folded else UNK_ID
+        return found
 
     def encode(self, items: Sequence[str]) -> list[int]:
-        return [self._ids.get(item, UNK_ID) for item in items]
+        if not self._folded:
+            return [self._ids.get(item, UNK_ID) for item in items]
+        return [self.id(item) for item in items]

@@ -184,11 +184,11 @@ def build_model(model_config: TaggerConfig, tags: LabelVocabulary, scheme: str |
 
 
 def load_vocabularies(
-    run_dir: Path, with_chars: bool
+    run_dir: Path, with_chars: bool, case_fallback: bool = False
 ) -> tuple[LabelVocabulary, WordVocabulary, WordVocabulary | None]:
     """The tags, words and (if used) characters a tagger run was trained with."""
     tags = LabelVocabulary.load(run_dir, "tags")
-    words = WordVocabulary(LabelVocabulary.load(run_dir, "words").labels)
+    words = WordVocabulary(LabelVocabulary.load(run_dir, "words").labels, case_fallback=case_fallback)
     chars = WordVocabulary(LabelVocabulary.load(run_dir, "chars").labels) if with_chars else None
     return tags, words, chars
 
@@ -197,8 +197,11 @@ def load_tagger(run_dir: Path, device: torch.device | str = "cpu") -> LoadedTagg
     """A tagger run directory, ready to tag on ``device``."""
     config = checkpoint.read_config(run_dir, task=TASK)
     model_config = TaggerConfig(**config["model"])
-    tags, words, chars = load_vocabularies(run_dir, model_config.char_vocab_size > 0)
     data = config["data"]
+    # Runs from before --case-fallback existed encoded unseen words as <unk>, and still do.
+    tags, words, chars = load_vocabularies(
+        run_dir, model_config.char_vocab_size > 0, data.get("case_fallback", False)
+    )
     model = build_model(model_config, tags, data["scheme"])
     checkpoint.load_weights(run_dir, model)
     column = TagColumn(index=data["column"]["index"], field=data["column"]["field"])

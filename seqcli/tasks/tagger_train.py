@@ -58,6 +58,7 @@ class TaggerData:
     strict: bool = False
     min_count: int = 1
     word_dropout: float = 0.0
+    case_fallback: bool = True
     batch_size: int = 32
     embeddings: Path | None = None
     encoding_errors: str = "strict"
@@ -101,6 +102,7 @@ def train_tagger(
                 **saved_fields(TaggerData, saved["data"]),
                 "column": None,
                 "scheme": saved["data"]["scheme"] or "none",
+                "case_fallback": saved["data"].get("case_fallback", False),  # older runs: off
             }
         )
     else:
@@ -126,7 +128,9 @@ def train_tagger(
         )
     learned = [to_learned(s.tags, scheme) for s in train_sentences]
     if saved is not None:
-        tags, words, chars = load_vocabularies(run.run_dir, saved["model"]["char_vocab_size"] > 0)
+        tags, words, chars = load_vocabularies(
+            run.run_dir, saved["model"]["char_vocab_size"] > 0, data.case_fallback
+        )
         model_config = TaggerConfig(**saved["model"])
     else:
         tags = LabelVocabulary.from_labels(tag for sentence in learned for tag in sentence)
@@ -138,7 +142,10 @@ def train_tagger(
     vectors = read_vectors(data.embeddings) if data.embeddings is not None and saved is None else None
     if saved is None:
         words = WordVocabulary.from_counts(
-            counts, min_count=data.min_count, extra=vectors[0] if vectors else ()
+            counts,
+            min_count=data.min_count,
+            extra=vectors[0] if vectors else (),
+            case_fallback=data.case_fallback,
         )
         char_counts = Counter(char for token, n in counts.items() for char in token for _ in range(n))
         model = with_embedding_size(model, vectors, default=100)

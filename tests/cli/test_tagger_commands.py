@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from seqcli.cli.app import main
+from seqcli.data.words import UNK_ID
 
 DATA = Path(__file__).parents[1] / "data" / "tagging"
 TINY = [
@@ -223,6 +225,43 @@ def test_locked_dropout_is_saved_with_the_model_and_tags(run_cli, tmp_path: Path
     model = json.loads((run_dir / "config.json").read_text())["model"]
     assert model["locked_dropout"] is True and model["dropout"] == 0.3
     assert len(run_cli("tag", "-m", run_dir, data).stdout.splitlines()) == len(data.read_text().splitlines())
+
+
+def test_case_fallback_changes_no_training_word_and_reads_unseen_case_variants(
+    run_cli, tmp_path: Path
+) -> None:
+    import safetensors.torch
+
+    data = DATA / "tiny.conll"
+    runs = {flag: tmp_path / flag for flag in ("--case-fallback", "--no-case-fallback")}
+    for flag, run_dir in runs.items():
+        trained = run_cli("train-tagger", data, "--valid", data, "-o", run_dir, "--epochs", "2", flag, *TINY)
+        assert trained.status == 0, trained.stderr
+    weights = [safetensors.torch.load_file(run_dir / "model.safetensors") for run_dir in runs.values()]
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])  # the same training
+
+    from seqcli.tasks.tagger import load_tagger
+
+    on, off = (load_tagger(run_dir) for run_dir in runs.values())
+    sentence = [["JOHN", "lives", "in", "PARIS", "Xyzzy"]]
+    assert on.encode(sentence).words[0].tolist() == [
+        *on.words.encode(["John", "lives", "in", "Paris"]),
+        UNK_ID,
+    ]
+    assert off.encode(sentence).words[0].tolist() == [
+        UNK_ID,
+        off.words.id("lives"),
+        off.words.id("in"),
+        UNK_ID,
+        UNK_ID,
+    ]
+    # A run saved before the option existed keeps reading unseen forms as <unk>.
+    config_path = runs["--case-fallback"] / "config.json"
+    config = json.loads(config_path.read_text())
+    del config["data"]["case_fallback"]
+    config_path.write_text(json.dumps(config))
+    assert load_tagger(runs["--case-fallback"]).encode(sentence).words[0].tolist()[0] == UNK_ID
 
 
 def test_word_dropout_outside_zero_one_is_refused_before_anything_is_written(run_cli, tmp_path: Path) -> None:

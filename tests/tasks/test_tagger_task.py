@@ -96,3 +96,18 @@ def test_word_dropout_replaces_any_word_with_unk_at_its_rate(word_dropout: float
     assert not (unk & ~real).any()  # padding stays padding
     rate = unk[real].float().mean().item()
     assert rate == pytest.approx(word_dropout, abs=0.03)
+
+
+def test_case_fallback_reads_an_unseen_form_as_its_most_frequent_case_variant() -> None:
+    counts = Counter({"the": 5, "The": 3, "THE": 1, "Paris": 2, "apple": 1})
+    plain = WordVocabulary.from_counts(counts)
+    folded = WordVocabulary.from_counts(counts, case_fallback=True)
+    seen = ["the", "The", "THE", "Paris", "apple"]
+    assert folded.encode(seen) == plain.encode(seen)  # forms in the vocabulary keep their own id
+    assert folded.encode(["tHe", "PARIS", "Apple", "pear"]) == [
+        folded.id("the"),
+        folded.id("Paris"),
+        folded.id("apple"),
+        UNK_ID,
+    ]
+    assert plain.encode(["tHe", "PARIS", "Apple"]) == [UNK_ID] * 3
