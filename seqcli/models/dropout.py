@@ -8,6 +8,7 @@ chunking). With keep probability ``q = 1 - p`` and a mask ``m ~ Bernoulli(q)`` o
 ``(B, 1, D)``, training computes ``x * m / q`` (the expectation stays ``x``); evaluation
 returns ``x`` unchanged, as :class:`torch.nn.Dropout` does.
 
+>>> import torch
 >>> drop = LockedDropout(0.5).train()
 >>> out = drop(torch.ones(2, 6, 4))
 >>> bool((out == out[:, :1]).all())  # every step of a sequence has the same mask
