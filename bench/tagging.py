@@ -6,6 +6,8 @@
     python bench/tagging.py ner-ned     # CoNLL-2002 Dutch, the same recipe
     python bench/tagging.py chunk       # CoNLL-2000 chunking: F1 on a seeded 10% of train.txt
     python bench/tagging.py speed       # sentences/s of `seqcli tag` (text in, text out)
+    python bench/tagging.py case-fallback --runs ner-esp-LABEL ...   # finished runs re-scored
+                                        # with and without --case-fallback
 
 Common options: ``--epochs`` (every run is epoch-bounded), ``--threads``, ``--extra`` (more
 train-tagger options, e.g. ``--extra "--embeddings runs/vec"``), ``--vectors`` (first train
@@ -22,6 +24,7 @@ import json
 import os
 import random
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -185,11 +188,37 @@ def speed(args: argparse.Namespace) -> None:
     )
 
 
+def case_fallback(args: argparse.Namespace) -> None:
+    """Score finished runs (``WORK/tagging-<name>``) on their dev sets with the case
+    fallback off and on. With ``--min-count 1`` the option changes no training step (tested),
+    only what validation reads, so this isolates its effect on one model: a copy of the run
+    with the flag set in its config is scored each way."""
+    rows = {}
+    for name in args.runs:
+        figure = next(f for f in RECIPES if name == f or name.startswith(f + "-"))
+        train, dev, _ = RECIPES[figure]
+        if dev is None:
+            _, dev = split_conll(train)
+        run_dir, copy = WORK / f"tagging-{name}", WORK / f"case-fallback-{name}"
+        config = json.loads((run_dir / "config.json").read_text())
+        rows[name] = {}
+        for setting in (False, True):
+            shutil.rmtree(copy, ignore_errors=True)
+            shutil.copytree(run_dir, copy, ignore=shutil.ignore_patterns("state"))
+            config["data"]["case_fallback"] = setting
+            (copy / "config.json").write_text(json.dumps(config, indent=2))
+            evaluated = run("evaluate", "-m", copy, dev, "--threads", args.threads, "--device", "cpu")
+            rows[name]["on" if setting else "off"] = last_line_figures(evaluated.stdout)
+            print(name, "on" if setting else "off", rows[name]["on" if setting else "off"], flush=True)
+        shutil.rmtree(copy)
+    save("tagging-case-fallback", {"runs": rows, "command": shlex.join(["bench/tagging.py", *sys.argv[1:]])})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("figure", choices=[*RECIPES, "speed"])
+    parser.add_argument("figure", choices=[*RECIPES, "speed", "case-fallback"])
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--rounds", type=int, default=3, help="speed: timed repetitions (the best counts)")
@@ -199,9 +228,15 @@ def main() -> None:
     parser.add_argument(
         "--resume", action="store_true", help="continue the labelled run to --epochs (its own settings)"
     )
+    parser.add_argument("--runs", nargs="+", default=[], help="case-fallback: run names after tagging-")
     args = parser.parse_args()
     print(json.dumps(machine()), flush=True)
-    speed(args) if args.figure == "speed" else quality(args.figure, args)
+    if args.figure == "speed":
+        speed(args)
+    elif args.figure == "case-fallback":
+        case_fallback(args)
+    else:
+        quality(args.figure, args)
 
 
 if __name__ == "__main__":
