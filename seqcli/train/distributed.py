@@ -6,6 +6,7 @@ backend is nccl when the process trains on CUDA and gloo on CPU.
 
 from __future__ import annotations
 
+import atexit
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -69,4 +70,13 @@ def from_environment(device: torch.device) -> DistContext:
     )
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+        atexit.register(_leave_group)
     return context
+
+
+def _leave_group() -> None:
+    """Shut the process group down before the interpreter does. A rank that finished first
+    and exited with gloo's threads still running aborted at random ("terminate called
+    without an active exception") while rank 0 was still writing its files."""
+    if dist.is_initialized():
+        dist.destroy_process_group()
