@@ -160,10 +160,12 @@ def _sentences_text(path: Path) -> str:
 
 
 def speed(args: argparse.Namespace) -> None:
-    """``seqcli tag`` on the EWT dev sentences as raw text, with a trained pos-ewt run."""
-    run_dir = WORK / "tagging-pos-ewt"
+    """``seqcli tag`` on the EWT dev sentences as raw text, with a trained pos-ewt run
+    (``--label`` picks which)."""
+    name = f"pos-ewt-{args.label}" if args.label else "pos-ewt"
+    run_dir = WORK / f"tagging-{name}"
     if not (run_dir / "config.json").is_file():
-        sys.exit(f"train first: python bench/tagging.py pos-ewt (looked for {run_dir})")
+        sys.exit(f"train first: python bench/tagging.py pos-ewt --label ... (looked for {run_dir})")
     from seqcli.data.conllu import read_conllu
 
     sentences = [" ".join(s.tokens) for s in read_conllu(DATA / "ud-english-ewt" / "en_ewt-ud-dev.conllu")]
@@ -177,13 +179,14 @@ def speed(args: argparse.Namespace) -> None:
         assert len(tagged.stdout.splitlines()) == len(sentences)
     best = min(seconds)
     save(
-        "tagging-speed",
+        f"tagging-speed-{args.label}" if args.label else "tagging-speed",
         {
             "sentences": len(sentences),
             "seconds": [round(s, 2) for s in seconds],
             "sentences_per_s": round(len(sentences) / best, 1),
             "includes": "process start, model load, reading and writing",
             "command": shlex.join(map(str, tagged.args[1:])),
+            "model": json.loads((run_dir / "config.json").read_text())["model"],
         },
     )
 

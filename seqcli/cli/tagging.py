@@ -70,18 +70,18 @@ def train_tagger(
     char_encoder: Annotated[
         Literal["lstm", "cnn"], typer.Option(help="Character encoder: a BiLSTM or a CNN with max-pooling.")
     ] = "lstm",
-    char_embedding: Annotated[int, typer.Option(help="Character embedding size.")] = 25,
+    char_embedding: Annotated[int, typer.Option(help="Character embedding size.")] = 100,
     char_hidden: Annotated[
         int, typer.Option(help="Character encoder units (per direction for the BiLSTM; filters for the CNN).")
-    ] = 25,
+    ] = 200,
     cell: Annotated[Literal[CELLS], typer.Option(help=CELL_HELP)] = "lstm",
-    layers: Annotated[int, typer.Option(help="Bidirectional recurrent layers.")] = 1,
-    hidden: Annotated[int, typer.Option(help="Hidden units per direction.")] = 100,
+    layers: Annotated[int, typer.Option(help="Bidirectional recurrent layers.")] = 2,
+    hidden: Annotated[int, typer.Option(help="Hidden units per direction.")] = 200,
     embedding: Annotated[
         int | None,
         typer.Option(help="Word embedding size (default 100, or the --embeddings size).", show_default=False),
     ] = None,
-    dropout: Annotated[float, typer.Option(help="Dropout on the encoder's inputs and outputs.")] = 0.5,
+    dropout: Annotated[float, typer.Option(help="Dropout on the encoder's inputs and outputs.")] = 0.33,
     locked_dropout: Annotated[
         bool,
         typer.Option(
@@ -98,7 +98,7 @@ def train_tagger(
             help="In training, replace each word with <unk> with this probability (words seen once "
             "are also replaced half the time), so that unseen words are tagged from their spelling."
         ),
-    ] = 0.0,
+    ] = 0.25,
     case_fallback: Annotated[
         bool,
         typer.Option(

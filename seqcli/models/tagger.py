@@ -55,15 +55,15 @@ class TaggerConfig:
     num_tags: int
     embedding_dim: int = 100
     cell: str = "lstm"
-    hidden_size: int = 100
-    num_layers: int = 1
-    dropout: float = 0.5
+    hidden_size: int = 200
+    num_layers: int = 2
+    dropout: float = 0.33
     crf: bool = False
     freeze_embeddings: bool = False
     char_vocab_size: int = 0
     char_encoder: str = "lstm"
-    char_embedding_dim: int = 25
-    char_hidden_size: int = 25
+    char_embedding_dim: int = 100
+    char_hidden_size: int = 200
     locked_dropout: bool = False
 
     def __post_init__(self) -> None:

@@ -57,7 +57,7 @@ class TaggerData:
     scheme: str = "auto"
     strict: bool = False
     min_count: int = 1
-    word_dropout: float = 0.0
+    word_dropout: float = 0.25
     case_fallback: bool = True
     batch_size: int = 32
     embeddings: Path | None = None
@@ -102,7 +102,9 @@ def train_tagger(
                 **saved_fields(TaggerData, saved["data"]),
                 "column": None,
                 "scheme": saved["data"]["scheme"] or "none",
-                "case_fallback": saved["data"].get("case_fallback", False),  # older runs: off
+                # Runs saved before these options existed trained without them.
+                "word_dropout": saved["data"].get("word_dropout", 0.0),
+                "case_fallback": saved["data"].get("case_fallback", False),
             }
         )
     else:

@@ -13,8 +13,8 @@ from seqcli.data.words import UNK_ID
 
 DATA = Path(__file__).parents[1] / "data" / "tagging"
 TINY = [
-    "--hidden", "24", "--embedding", "16", "--batch-size", "8", "--dropout", "0", "--lr", "0.03",
-    "--quiet", "--threads", "1",
+    "--layers", "1", "--hidden", "24", "--embedding", "16", "--char-embedding", "8", "--char-hidden", "8",
+    "--batch-size", "8", "--dropout", "0", "--word-dropout", "0", "--lr", "0.03", "--quiet", "--threads", "1",
 ]  # fmt: skip
 
 
@@ -217,6 +217,34 @@ def test_resume_continues_with_the_runs_own_settings(run_cli, tmp_path: Path) ->
     assert [r["epoch"] for r in records if "valid" in r] == [1, 2]  # epoch 1 was not trained again
 
 
+def test_defaults_are_the_benchmarked_recipe(run_cli, tmp_path: Path) -> None:
+    run_dir, data = tmp_path / "r", DATA / "tiny.conll"
+    trained = run_cli("train-tagger", data, "--valid", data, "-o", run_dir, "--max-steps", "1", "--quiet")
+    assert trained.status == 0, trained.stderr
+    config = json.loads((run_dir / "config.json").read_text())
+    model = {k: config["model"][k] for k in ("num_layers", "hidden_size", "dropout")}
+    chars = (config["model"]["char_embedding_dim"], config["model"]["char_hidden_size"])
+    assert (model, chars) == ({"num_layers": 2, "hidden_size": 200, "dropout": 0.33}, (100, 200))
+    assert (config["data"]["word_dropout"], config["data"]["case_fallback"]) == (0.25, True)
+
+
+def test_a_run_saved_before_word_dropout_existed_resumes_without_it(run_cli, tmp_path: Path) -> None:
+    data = DATA / "tiny.conll"
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    for run_dir, epochs in ((whole, "2"), (parts, "1")):
+        trained = run_cli("train-tagger", data, "--valid", data, "-o", run_dir, "--epochs", epochs, *TINY)
+        assert trained.status == 0, trained.stderr
+    config_path = parts / "config.json"
+    config = json.loads(config_path.read_text())
+    del config["data"]["word_dropout"]  # as such a run saved it; the new default is 0.25
+    config_path.write_text(json.dumps(config))
+    resumed = run_cli("train-tagger", data, "--valid", data, "-o", parts, "--resume", "--epochs", "2", "-q")
+    assert resumed.status == 0, resumed.stderr
+    # The last weights (the saved model is the best epoch, which may be the first).
+    weights = [torch.load(run_dir / "state" / "trainer.pt")["model"] for run_dir in (whole, parts)]
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+
+
 def test_locked_dropout_is_saved_with_the_model_and_tags(run_cli, tmp_path: Path) -> None:
     run_dir, data = tmp_path / "r", DATA / "tiny.conll"
     args = ["--valid", data, "-o", run_dir, "--epochs", "1", *TINY, "--locked-dropout", "--dropout", "0.3"]
@@ -266,6 +294,6 @@ def test_case_fallback_changes_no_training_word_and_reads_unseen_case_variants(
 
 def test_word_dropout_outside_zero_one_is_refused_before_anything_is_written(run_cli, tmp_path: Path) -> None:
     path = bad_file(tmp_path, "John NNP B-PER\nlives VBZ O\n")
-    result = run_cli("train-tagger", path, "-o", tmp_path / "r", "--word-dropout", "1", *TINY)
+    result = run_cli("train-tagger", path, "-o", tmp_path / "r", *TINY, "--word-dropout", "1")
     assert_user_error(result, "--word-dropout must be in [0, 1), got 1.0")
     assert not (tmp_path / "r").exists()
