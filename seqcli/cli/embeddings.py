@@ -21,7 +21,7 @@ __all__ = ["embed", "export", "train_embeddings"]
 # Shared training options that word2vec has no use for: its kernel is plain SGD with a
 # learning rate decaying linearly to ~0, and it has no validation set.
 NOT_APPLICABLE = (
-    "optimizer", "weight_decay", "momentum", "schedule", "lr_decay", "decay_start", "warmup_steps",
+    "optimizer", "weight_decay", "momentum", "betas", "schedule", "lr_decay", "decay_start", "warmup_steps",
     "clip", "clip_value", "ema", "eval_every", "patience", "max_bad_steps", "amp", "compile",
 )  # fmt: skip
 

@@ -102,6 +102,14 @@ Optimizer = typer.Option(help="Optimiser.")
 LearningRate = Annotated[float, typer.Option("--lr", help="Learning rate.")]
 WeightDecay = Annotated[float, typer.Option(help="Weight decay (L2 for sgd/adam, decoupled for adamw).")]
 Momentum = Annotated[float, typer.Option(help="Momentum for sgd.")]
+Betas = Annotated[
+    tuple[float, float],
+    typer.Option(
+        metavar="B1 B2",
+        help="Adam's decay rates for its moving averages of the gradient and of its square "
+        "(adam, adamw); 0.9 0.9 follows Dozat & Manning's taggers and parsers.",
+    ),
+]
 Schedule = typer.Option(
     help="Learning-rate schedule: constant; plateau (×--lr-decay when validation does not "
     "improve); step (×--lr-decay every epoch after --decay-start); cosine (to zero by the "

@@ -43,6 +43,7 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 0.0
     momentum: float = 0.0
+    betas: tuple[float, float] = (0.9, 0.999)  # Adam's moment decays (adam, adamw)
     schedule: str = "constant"
     lr_decay: float = 0.25
     decay_start: int = 4
@@ -73,6 +74,9 @@ class TrainConfig:
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 raise SeqcliError(f"{_option(name)} must be a finite number >= 0, got {value}")
+        object.__setattr__(self, "betas", tuple(self.betas))  # config.json stores a list
+        if len(self.betas) != 2 or not all(0 <= beta < 1 for beta in self.betas):
+            raise SeqcliError(f"--betas takes two numbers in [0, 1), e.g. 0.9 0.999, got {self.betas}")
         if self.ema is not None and not (0 < self.ema < 1):
             raise SeqcliError(f"--ema must be in (0, 1), e.g. 0.999, got {self.ema}")
         if not (0 < self.lr_decay <= 1):

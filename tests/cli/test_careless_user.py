@@ -29,6 +29,8 @@ BAD_STARTS = [
     (["--lr", "inf"], "--lr"),
     (["--weight-decay", "-1"], "--weight-decay"),
     (["--momentum", "-0.1"], "--momentum"),
+    (["--betas", "0.9", "1"], "--betas"),
+    (["--betas", "-0.1", "0.9"], "--betas"),
     (["--lr-decay", "0"], "--lr-decay"),
     (["--lr-decay", "1.5"], "--lr-decay"),
     (["--dropout", "1"], "--dropout"),

@@ -92,6 +92,25 @@ def test_clipping_by_norm_bounds_the_update(tmp_path: Path) -> None:
     assert moved.norm().item() == pytest.approx(0.01, rel=1e-4)
 
 
+@pytest.mark.parametrize("optimizer", ["adam", "adamw"])
+def test_betas_reach_adam_and_survive_the_saved_config(tmp_path: Path, optimizer: str) -> None:
+    trainer = make(Regression(), tmp_path, optimizer=optimizer, lr=0.1, betas=[0.5, 0.6], max_steps=3)
+    start = {name: p.detach().clone() for name, p in trainer.model.named_parameters()}
+    trainer.fit()
+    # The same three steps by hand, with torch's optimiser given those betas.
+    model = nn.Linear(1, 1)
+    model.load_state_dict(start)
+    by_hand = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[optimizer]
+    reference = by_hand(model.parameters(), lr=0.1, betas=(0.5, 0.6), weight_decay=0.0)
+    for x, y in list(Regression().train_batches(1, 0))[:3]:
+        reference.zero_grad()
+        nn.functional.mse_loss(model(x), y, reduction="sum").backward()
+        reference.step()
+    for name, p in model.named_parameters():
+        torch.testing.assert_close(dict(trainer.model.named_parameters())[name].detach(), p.detach())
+    assert TrainConfig(betas=[0.5, 0.6]) == TrainConfig(betas=(0.5, 0.6))  # as read from config.json
+
+
 class SlowValidation(Regression):
     """Sends itself SIGINT at step 3 and records, at the validation that follows, the step
     of the state already on disk."""
