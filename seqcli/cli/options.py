@@ -88,9 +88,7 @@ OutputFormat = Annotated[Literal["text", "jsonl"], typer.Option("--format", help
 BatchSize = Annotated[int, typer.Option(help="Sequences per batch (per process under torchrun).")]
 
 # Training options shared by every train-<task> command.
-Epochs = Annotated[
-    int | None, typer.Option(help="Passes over the training data (default: 10).", show_default=False)
-]
+Epochs = Annotated[int, typer.Option(help="Passes over the training data.")]
 MaxSteps = Annotated[
     int | None, typer.Option(help="Stop after this many optimiser steps.", show_default=False)
 ]

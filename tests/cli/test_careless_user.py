@@ -249,6 +249,18 @@ def test_help_teaches_each_command_s_own_options_and_lists_choices(
     assert own_help in result.stdout and choices in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("command", "epochs"), [("train-tagger", 20), ("train-embeddings", 5), ("train-lm", 10)]
+)
+def test_help_shows_each_command_s_own_shared_defaults(
+    run_cli, command: str, epochs: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    lines = run_cli(command, "--help").stdout.splitlines()
+    line = next(line for line in lines if line.lstrip("│ ").startswith("--epochs"))
+    assert f"[default: {epochs}]" in line
+
+
 DATA = Path(__file__).resolve().parents[1] / "data"
 # (command, training file, extra arguments, text the one-line message must contain)
 TASK_BAD_STARTS = [
