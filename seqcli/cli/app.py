@@ -6,7 +6,9 @@ Command modules import torch inside their bodies, so ``seqcli --help`` answers a
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 from typing import Annotated
 
 import typer
@@ -117,5 +119,9 @@ def _unexpected(err: Exception, debug: bool) -> None:
 
 
 def _fail(message: str, status: int) -> None:
+    # seqcli is leaving: a Ctrl-C now (the second of two, after the state was saved) must not
+    # turn the exit into a KeyboardInterrupt traceback and status 1.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.stderr.write(f"seqcli: {message}\n")
     sys.exit(status)

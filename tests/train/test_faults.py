@@ -154,6 +154,30 @@ def wait_for_new_save(run_dir: Path, after: int, timeout: float = 120.0) -> None
         time.sleep(0.02)
 
 
+def test_a_ctrl_c_while_seqcli_prints_its_last_line_exits_with_the_interrupt_status(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The second Ctrl-C of the test above, when it comes after the save, lands here: while
+    # the message is written. It used to raise KeyboardInterrupt: a traceback and status 1.
+    from seqcli.cli import app
+
+    class InterruptedStderr:
+        def write(self, text: str) -> None:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(sys, "stderr", InterruptedStderr())
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        app._fail("interrupted; state saved", 130)
+    except SystemExit as leaving:
+        status: object = leaving.code
+    except KeyboardInterrupt:
+        status = "KeyboardInterrupt"
+    finally:
+        signal.signal(signal.SIGINT, handler)
+    assert status == 130
+
+
 def test_kill_9_at_random_moments_never_leaves_an_unloadable_checkpoint(
     toy_corpus: Path, tmp_path: Path
 ) -> None:
