@@ -226,6 +226,7 @@ def test_defaults_are_the_benchmarked_recipe(run_cli, tmp_path: Path) -> None:
     chars = (config["model"]["char_embedding_dim"], config["model"]["char_hidden_size"])
     assert (model, chars) == ({"num_layers": 2, "hidden_size": 200, "dropout": 0.33}, (100, 200))
     assert (config["data"]["word_dropout"], config["data"]["case_fallback"]) == (0.25, True)
+    assert config["training"]["betas"] == [0.9, 0.9]
 
 
 def test_a_run_saved_before_word_dropout_existed_resumes_without_it(run_cli, tmp_path: Path) -> None:
