@@ -248,6 +248,26 @@ def test_a_run_saved_before_word_dropout_existed_resumes_without_it(run_cli, tmp
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
 
 
+def test_a_run_saved_before_betas_existed_resumes_with_the_decays_it_trained_with(
+    run_cli, tmp_path: Path
+) -> None:
+    data, old = DATA / "tiny.conll", [*TINY, "--betas", "0.9", "0.999"]  # the decays before the option
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    for run_dir, epochs in ((whole, "2"), (parts, "1")):
+        trained = run_cli("train-tagger", data, "--valid", data, "-o", run_dir, "--epochs", epochs, *old)
+        assert trained.status == 0, trained.stderr
+    config_path = parts / "config.json"
+    config = json.loads(config_path.read_text())
+    del config["training"]["betas"]  # as such a run saved it; train-tagger's default is now 0.9 0.9
+    config_path.write_text(json.dumps(config))
+    resume = ["--resume", "--epochs", "2", "-q", "--threads", "1"]
+    resumed = run_cli("train-tagger", data, "--valid", data, "-o", parts, *resume)
+    assert resumed.status == 0, resumed.stderr
+    states = [torch.load(run_dir / "state" / "trainer.pt") for run_dir in (whole, parts)]
+    assert [group["betas"] for group in states[1]["optimizer"]["param_groups"]] == [(0.9, 0.999)]
+    assert all(torch.equal(states[0]["model"][k], states[1]["model"][k]) for k in states[0]["model"])
+
+
 def test_locked_dropout_is_saved_with_the_model_and_tags(run_cli, tmp_path: Path) -> None:
     run_dir, data = tmp_path / "r", DATA / "tiny.conll"
     args = ["--valid", data, "-o", run_dir, "--epochs", "1", *TINY, "--locked-dropout", "--dropout", "0.3"]
