@@ -229,15 +229,26 @@ def test_defaults_are_the_benchmarked_recipe(run_cli, tmp_path: Path) -> None:
     assert config["training"]["betas"] == [0.9, 0.9]
 
 
-def test_a_run_saved_before_word_dropout_existed_resumes_without_it(run_cli, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("trained_with", "section", "key"),
+    [
+        ([], "data", "word_dropout"),  # TINY trains without it; the default is now 0.25
+        (["--betas", "0.9", "0.999"], "training", "betas"),  # train-tagger's default is now 0.9 0.9
+    ],
+    ids=["word_dropout", "betas"],
+)
+def test_a_run_saved_before_an_option_existed_resumes_as_it_trained(
+    run_cli, tmp_path: Path, trained_with: list[str], section: str, key: str
+) -> None:
     data = DATA / "tiny.conll"
     whole, parts = tmp_path / "whole", tmp_path / "parts"
     for run_dir, epochs in ((whole, "2"), (parts, "1")):
-        trained = run_cli("train-tagger", data, "--valid", data, "-o", run_dir, "--epochs", epochs, *TINY)
+        args = ["--valid", data, "-o", run_dir, "--epochs", epochs, *TINY, *trained_with]
+        trained = run_cli("train-tagger", data, *args)
         assert trained.status == 0, trained.stderr
     config_path = parts / "config.json"
     config = json.loads(config_path.read_text())
-    del config["data"]["word_dropout"]  # as such a run saved it; the new default is 0.25
+    del config[section][key]  # as a run saved before the option existed
     config_path.write_text(json.dumps(config))
     # One thread, as in training: a different thread count sums in another order (last bits differ).
     resume = ["--resume", "--epochs", "2", "-q", "--threads", "1"]
@@ -246,26 +257,6 @@ def test_a_run_saved_before_word_dropout_existed_resumes_without_it(run_cli, tmp
     # The last weights (the saved model is the best epoch, which may be the first).
     weights = [torch.load(run_dir / "state" / "trainer.pt")["model"] for run_dir in (whole, parts)]
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
-
-
-def test_a_run_saved_before_betas_existed_resumes_with_the_decays_it_trained_with(
-    run_cli, tmp_path: Path
-) -> None:
-    data, old = DATA / "tiny.conll", [*TINY, "--betas", "0.9", "0.999"]  # the decays before the option
-    whole, parts = tmp_path / "whole", tmp_path / "parts"
-    for run_dir, epochs in ((whole, "2"), (parts, "1")):
-        trained = run_cli("train-tagger", data, "--valid", data, "-o", run_dir, "--epochs", epochs, *old)
-        assert trained.status == 0, trained.stderr
-    config_path = parts / "config.json"
-    config = json.loads(config_path.read_text())
-    del config["training"]["betas"]  # as such a run saved it; train-tagger's default is now 0.9 0.9
-    config_path.write_text(json.dumps(config))
-    resume = ["--resume", "--epochs", "2", "-q", "--threads", "1"]
-    resumed = run_cli("train-tagger", data, "--valid", data, "-o", parts, *resume)
-    assert resumed.status == 0, resumed.stderr
-    states = [torch.load(run_dir / "state" / "trainer.pt") for run_dir in (whole, parts)]
-    assert [group["betas"] for group in states[1]["optimizer"]["param_groups"]] == [(0.9, 0.999)]
-    assert all(torch.equal(states[0]["model"][k], states[1]["model"][k]) for k in states[0]["model"])
 
 
 def test_locked_dropout_is_saved_with_the_model_and_tags(run_cli, tmp_path: Path) -> None:
