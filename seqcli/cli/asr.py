@@ -70,6 +70,13 @@ def train_asr(
             "each (0.9,1.0,1.1 triples it; tempo and pitch change together, as sox speed).",
         ),
     ] = "1.0",
+    vtlp: Annotated[
+        float,
+        typer.Option(
+            help="Vocal tract length perturbation: each training utterance's frequency axis is "
+            "warped by a factor drawn from [1-W, 1+W] (0.1 is usual; 0 is off).",
+        ),
+    ] = 0.0,
     workers: Annotated[int, typer.Option(help="Threads computing features (once, then cached).")] = 1,
     *,
     setup: TrainSetup,
@@ -107,6 +114,7 @@ def train_asr(
             batch_size=batch_size,
             specaugment=specaugment,
             speed_perturb=_factors(speed_perturb),
+            vtlp=vtlp,
             workers=workers,
         ),
         training=setup.training,

@@ -4,14 +4,15 @@ Every utterance's normalised log-mel features are computed once and cached as fl
 an indexed cache (item i: ``(T_i, n_mels)``); transcripts are cached as unit ids. Batches
 hold utterances of similar duration under a frame budget (``BucketBatches``), so little of
 a batch is padding. The loss is the CTC loss summed over the batch with the number of
-transcript units as its normaliser (nats per unit). SpecAugment masks are drawn from a
-generator seeded by (seed, epoch, batch), so a resumed run sees the same masks. Validation
+transcript units as its normaliser (nats per unit). Training augmentations (a vocal tract
+length warp, then SpecAugment's masks) are drawn from a generator seeded by (seed, epoch,
+batch), so a resumed run sees the same ones. Validation
 decodes greedily and scores the word error rate, which selects the best checkpoint.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,6 @@ from torch import Tensor, nn
 
 from seqcli.audio import (
     FeatureConfig,
-    SpecAugment,
     change_speed,
     load_audio,
     mel_filterbank,
@@ -43,6 +43,9 @@ __all__ = ["SpeechSet", "SpeechTask", "extract_features"]
 
 WER = Metric("wer", "min")
 EVAL_FRAMES = 20_000  # feature frames per validation batch
+
+# A training-time transform of one utterance's (T, M) features, drawing from the generator.
+Augmentation = Callable[[Tensor, torch.Generator], Tensor]
 
 
 @dataclass(frozen=True)
@@ -104,12 +107,12 @@ class SpeechTask(TaskBase):
         *,
         max_frames: int,
         batch_size: int | None,
-        augment: SpecAugment | None,
+        augment: Sequence[Augmentation],
         seed: int,
         dist: DistContext | None = None,
     ) -> None:
         self.train, self.valid, self.tokenizer = train, valid, tokenizer
-        self.augment, self.seed = augment, seed
+        self.augment, self.seed = tuple(augment), seed
         self.batches = BucketBatches(
             train.features.lengths, max_tokens=max_frames, batch_size=batch_size, seed=seed, dist=dist
         )
@@ -128,8 +131,9 @@ class SpeechTask(TaskBase):
     ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """``features (B, T, M)`` zero-padded, ``lengths (B,)``, ``targets (S,)``, ``target_lengths (B,)``."""
         items = [torch.from_numpy(np.asarray(data.features[int(i)], dtype=np.float32)) for i in indices]
-        if self.augment is not None and generator is not None:
-            items = [self.augment(item, generator) for item in items]
+        if generator is not None:
+            for transform in self.augment:  # in order: each utterance is warped, then masked
+                items = [transform(item, generator) for item in items]
         lengths = torch.tensor([item.size(0) for item in items])
         features = torch.nn.utils.rnn.pad_sequence(items, batch_first=True)
         targets = [np.asarray(data.targets[int(i)], dtype=np.int64) for i in indices]

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from seqcli.audio import FeatureConfig, SpecAugment
+from seqcli.audio import FeatureConfig, SpecAugment, VocalTractWarp
 from seqcli.data.indexed import IndexedArray, build_indexed, file_identity, indexed_cache
 from seqcli.data.manifest import ManifestEntry, read_manifest
 from seqcli.errors import SeqcliError
@@ -52,6 +52,7 @@ class SpeechData:
     batch_size: int | None = None  # utterances per batch, if also capped
     specaugment: bool = True
     speed_perturb: tuple[float, ...] = (1.0,)  # the training set is one copy at each speed
+    vtlp: float = 0.0  # warp factors drawn from [1 - vtlp, 1 + vtlp]; 0: off
     workers: int = 1
 
     def __post_init__(self) -> None:
@@ -62,6 +63,8 @@ class SpeechData:
             )
         if len(set(self.speed_perturb)) != len(self.speed_perturb):
             raise SeqcliError(f"--speed-perturb lists a factor twice: {self.speed_perturb}")
+        if not 0.0 <= self.vtlp < 0.5:
+            raise SeqcliError(f"--vtlp takes a warp between 0 (off) and 0.5, got {self.vtlp}")
         if self.units not in UNITS:
             raise SeqcliError(f"--units must be one of {', '.join(UNITS)}, got {self.units!r}")
         if self.max_frames < 1 or (self.batch_size is not None and self.batch_size < 1):
@@ -118,7 +121,7 @@ def train_recogniser(
         tokenizer,
         max_frames=data.max_frames,
         batch_size=data.batch_size,
-        augment=SpecAugment() if data.specaugment else None,
+        augment=_augmentations(data, features),
         seed=training.seed,
         dist=session.dist,
     )
@@ -256,6 +259,12 @@ def _drop_unfit(session: TrainingSession, data: SpeechSet, model: AcousticModel,
         "long for their audio (CTC needs an output frame per unit)[/]"
     )
     return SpeechSet(data.features.subset(keep), data.targets.subset(keep), [data.texts[i] for i in keep])
+
+
+def _augmentations(data: SpeechData, features: FeatureConfig) -> list:
+    """The training transforms of each utterance, in order: warp, then mask."""
+    steps: list = [VocalTractWarp(features, data.vtlp)] if data.vtlp else []
+    return [*steps, SpecAugment()] if data.specaugment else steps
 
 
 def _saved(cls, saved: dict[str, Any], section: str, run_dir: Path):

@@ -211,3 +211,23 @@ def test_speed_perturbation_adds_a_copy_of_the_training_set_per_factor(
     assert saved["speed_perturb"] == [0.9, 1.0, 1.1]
     result = run_cli("train-asr", manifest, "-o", tmp_path / "bad", "--speed-perturb", "fast", *options)
     assert result.status == 2 and "--speed-perturb" in result.stderr
+
+
+def test_vtlp_warps_the_training_features_and_is_saved_with_the_run(
+    trained: Path, run_cli, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setenv("SEQCLI_CACHE_DIR", str(tmp_path / "cache"))
+    lines = (trained / "train.tsv").read_text().splitlines()[:6]
+    manifest = tmp_path / "train.tsv"
+    manifest.write_text("".join(f"{trained / line}\n" for line in lines))
+    options = [*TRAIN, "--batch-size", 2, "--epochs", 1]
+    runs = {name: tmp_path / name for name in ("plain", "again", "vtlp")}
+    for name, extra in (("plain", []), ("again", []), ("vtlp", ["--vtlp", 0.1])):
+        result = run_cli("train-asr", manifest, "-o", runs[name], *extra, *options)
+        assert result.status == 0, result.stderr
+    weights = {name: (run / "model.safetensors").read_bytes() for name, run in runs.items()}
+    assert weights["plain"] == weights["again"]  # so the difference below is the warp's
+    assert weights["vtlp"] != weights["plain"]
+    assert json.loads((runs["vtlp"] / "config.json").read_text())["data"]["vtlp"] == 0.1
+    result = run_cli("train-asr", manifest, "-o", tmp_path / "bad", "--vtlp", 0.7, *options)
+    assert result.status == 2 and "--vtlp" in result.stderr
