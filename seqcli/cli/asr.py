@@ -141,7 +141,9 @@ def transcribe(
             metavar="FILES...", help="Audio files (WAV, FLAC, OGG, any rate); - reads paths from stdin."
         ),
     ],
-    beam: Annotated[int, typer.Option(help="Prefix beam width; 1 without --lm is greedy decoding.")] = 1,
+    beam: Annotated[
+        int, typer.Option(help="Prefix beam width; 1 without --lm or --lexicon is greedy decoding.")
+    ] = 1,
     lm: Annotated[
         Path | None, typer.Option(help="A train-lm run fused into the beam search.", show_default=False)
     ] = None,
@@ -149,6 +151,14 @@ def transcribe(
     word_bonus: Annotated[
         float, typer.Option(help="Score added per word (beta), against the LM's cost.")
     ] = 0.0,
+    lexicon: Annotated[
+        Path | None,
+        typer.Option(
+            help="A file of the only words that may be written (whitespace-separated), for a closed "
+            "vocabulary such as digits or commands; decodes by prefix beam search (--beam).",
+            show_default=False,
+        ),
+    ] = None,
     timestamps: Annotated[
         bool, typer.Option(help="With --format jsonl: words with start/end seconds.")
     ] = False,
@@ -167,11 +177,12 @@ def transcribe(
     check_format(output_format, ("text", "jsonl"))
     if timestamps and output_format != "jsonl":
         raise SeqcliError("--timestamps needs --format jsonl")
-    if lm is None and beam == 1 and word_bonus:
-        raise SeqcliError("--word-bonus applies to beam search: give --beam > 1 or --lm")
+    if lm is None and lexicon is None and beam == 1 and word_bonus:
+        raise SeqcliError("--word-bonus applies to beam search: give --beam > 1, --lm or --lexicon")
     from seqcli.tasks.asr_use import (
         DecodeOptions,
         language_model_fusion,
+        load_lexicon,
         load_recogniser,
         transcribe_file,
         transcript_record,
@@ -182,7 +193,13 @@ def transcribe(
     torch_device = resolve_device(device)
     loaded = load_recogniser(model, torch_device)
     fusion = language_model_fusion(lm, torch_device, weight=lm_weight) if lm is not None else None
-    options = DecodeOptions(beam=beam, word_bonus=word_bonus, chunk_seconds=chunk_seconds, fusion=fusion)
+    options = DecodeOptions(
+        beam=beam,
+        word_bonus=word_bonus,
+        chunk_seconds=chunk_seconds,
+        fusion=fusion,
+        lexicon=load_lexicon(lexicon, loaded) if lexicon is not None else None,
+    )
     console = stderr_console(quiet)
     failed = total = 0
     for path in _paths(files):

@@ -26,6 +26,10 @@ its paths, ``P(l|x) = Σ_{π: B(π)=l} Π_t y_t(π_t)``.
   scores every character as it is emitted; a word or subword LM scores each word when
   the next space completes it (and the last word at the end), its pieces fed in order.
   The LM enters only through ``step(tokens, state) -> (log_probs, state)``.
+- A lexicon (a closed vocabulary: digits, commands, names) constrains the search: a unit
+  extends a prefix only if the word it leaves unfinished is the start of a lexicon word and
+  every word it completes is one; at the end, transcripts whose last word is unfinished lose
+  to any that is complete. Nothing outside the lexicon can then be written.
 
 LM states are batched the seqcli way (a tensor, or tuple of tensors, with the batch on
 dimension 1); rows are picked with :func:`reorder_state` and joined along that dimension.
@@ -49,6 +53,7 @@ from seqcli.decode.search import State, StepFn, reorder_state
 __all__ = [
     "CTCHypothesis",
     "LanguageModelFusion",
+    "Lexicon",
     "ctc_greedy",
     "ctc_prefix_beam_search",
 ]
@@ -88,6 +93,36 @@ class LanguageModelFusion:
     weight: float = 0.5
 
 
+@dataclass(frozen=True)
+class Lexicon:
+    """The words a transcript may hold, and every start of one (``""`` included).
+
+    >>> lexicon = Lexicon.of(["one", "two"])
+    >>> "tw" in lexicon.starts, "tw" in lexicon.words
+    (True, False)
+    """
+
+    words: frozenset[str]
+    starts: frozenset[str]
+
+    @classmethod
+    def of(cls, words: Sequence[str]) -> Lexicon:
+        words = frozenset(word for word in words if word)
+        return cls(words, frozenset(word[:i] for word in words for i in range(len(word) + 1)))
+
+    def complete(self, partial: str) -> bool:
+        """Whether a transcript may end with the unfinished word ``partial``."""
+        return partial == "" or partial in self.words
+
+    def extend(self, partial: str, text: str) -> str | None:
+        """The unfinished word after ``text`` follows ``partial`` (the unfinished word so
+        far), or None if that text writes or starts a word not in the lexicon."""
+        *done, last = (partial + text).split(" ")
+        if any(word and word not in self.words for word in done) or last not in self.starts:
+            return None
+        return last
+
+
 def ctc_greedy(log_probs: Tensor, lengths: Tensor, blank_id: int = 0) -> list[CTCHypothesis]:
     """Best path per utterance: argmax per frame, merge repeats, then drop blanks.
 
@@ -123,6 +158,7 @@ class _Words:
     pending: str  # the word not yet given to a word/subword LM
     row: int  # the prefix's row in the LM state table
     unfed: int = -1  # an LM id already scored but not yet fed: the state at ``row`` precedes it
+    partial: str = ""  # the unfinished last word, with a lexicon
 
 
 @dataclass
@@ -141,19 +177,21 @@ def ctc_prefix_beam_search(
     token_texts: Sequence[str] | None = None,
     fusion: LanguageModelFusion | None = None,
     word_bonus: float = 0.0,
+    lexicon: Lexicon | None = None,
     token_prune: float = 1e-3,
 ) -> list[CTCHypothesis]:
     """The ``beam`` best labellings of one utterance, best first.
 
     ``log_probs: (T, V)``. ``token_texts[k]`` is unit k's text (a leading space starts a
     word: ``" "`` for a character model's space, ``" the"`` for a ``▁the`` piece); needed for
-    fusion and for ``word_bonus``. Units whose frame probability is below ``token_prune``
-    are not tried at that frame (the most likely one always is).
+    fusion, ``word_bonus`` and ``lexicon``, which admits only its words (module docstring).
+    Units whose frame probability is below ``token_prune`` are not tried at that frame (the
+    most likely one always is).
     """
     if beam < 1:
         raise ValueError(f"beam must be >= 1, got {beam}")
-    if (fusion is not None or word_bonus) and token_texts is None:
-        raise ValueError("fusion and word_bonus need token_texts")
+    if (fusion is not None or word_bonus or lexicon is not None) and token_texts is None:
+        raise ValueError("fusion, word_bonus and lexicon need token_texts")
     lm = _LMTable.start(fusion, log_probs.device) if fusion is not None else None
     alpha = fusion.weight if fusion is not None else 0.0
     beam_prefixes = {(): _Prefix(0.0, NEG_INF, (), _Words(0.0, 0, "", "", 0))}
@@ -162,6 +200,7 @@ def ctc_prefix_beam_search(
         candidates = _candidates(frame, blank_id, floor, beam)
         following: dict[tuple[int, ...], _Prefix] = {}
         children: dict[tuple[int, ...], tuple[_Words, list[int]]] = {}
+        refused: set[tuple[int, ...]] = set()  # children the lexicon does not admit
         for prefix, node in beam_prefixes.items():
             total = _logaddexp(node.p_blank, node.p_nonblank)
             _add(following, prefix, node, blank=total + frame[blank_id])
@@ -172,8 +211,14 @@ def ctc_prefix_beam_search(
                 else:
                     reach = total + frame[unit]
                 child = (*prefix, unit)
-                if child not in beam_prefixes and child not in children:
-                    children[child] = _advance(node.words, token_texts, unit, fusion)
+                if child not in beam_prefixes and child not in children and child not in refused:
+                    advanced = _advance(node.words, token_texts, unit, fusion, lexicon)
+                    if advanced is None:
+                        refused.add(child)
+                        continue
+                    children[child] = advanced
+                elif child in refused:
+                    continue
                 words = beam_prefixes[child].words if child in beam_prefixes else children[child][0]
                 _add(following, child, node, nonblank=reach, frames=(*node.frames, t), words=words)
         if lm is not None:
@@ -183,6 +228,9 @@ def ctc_prefix_beam_search(
         beam_prefixes = {prefix: node for prefix, node in ranked[:beam] if _reachable(node)}
         if lm is not None:
             lm.keep(beam_prefixes)
+    if lexicon is not None:  # an unfinished last word loses to any complete transcript
+        complete = {k: node for k, node in beam_prefixes.items() if lexicon.complete(node.words.partial)}
+        beam_prefixes = complete or beam_prefixes
     return _finish(beam_prefixes, lm, fusion, alpha, word_bonus)
 
 
@@ -213,9 +261,14 @@ def _add(
 
 
 def _advance(
-    words: _Words, token_texts: Sequence[str] | None, unit: int, fusion: LanguageModelFusion | None
-) -> tuple[_Words, list[int]]:
-    """The word state after emitting ``unit``, and the LM ids that emission commits."""
+    words: _Words,
+    token_texts: Sequence[str] | None,
+    unit: int,
+    fusion: LanguageModelFusion | None,
+    lexicon: Lexicon | None = None,
+) -> tuple[_Words, list[int]] | None:
+    """The word state after emitting ``unit``, and the LM ids that emission commits; None
+    if the lexicon does not admit the text."""
     if token_texts is None:
         return words, []
     text = token_texts[unit]
@@ -223,6 +276,11 @@ def _advance(
         text = text.lstrip(" ")  # nothing before the first word
     if not text:
         return words, []
+    if lexicon is not None:
+        partial = lexicon.extend(words.partial, text)
+        if partial is None:
+            return None
+        words = replace(words, partial=partial)
     starts_word = text.strip(" ") != "" and (words.last_char in ("", " ") or text.startswith(" "))
     count = words.words + starts_word
     if fusion is None:

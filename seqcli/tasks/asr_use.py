@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from seqcli.audio import FeatureConfig, iter_audio_blocks, load_audio, mel_filterbank, utterance_features
-from seqcli.decode.ctc import CTCHypothesis, LanguageModelFusion, ctc_greedy, ctc_prefix_beam_search
+from seqcli.decode.ctc import CTCHypothesis, LanguageModelFusion, Lexicon, ctc_greedy, ctc_prefix_beam_search
 from seqcli.errors import SeqcliError
 from seqcli.models.ctc import AcousticModel, AcousticModelConfig
 from seqcli.tasks.registry import EvalRequest, Evaluation
@@ -37,6 +37,7 @@ __all__ = [
     "evaluate",
     "info_sections",
     "language_model_fusion",
+    "load_lexicon",
     "load_recogniser",
     "recognise",
     "token_texts",
@@ -70,12 +71,14 @@ class LoadedRecogniser:
 
 @dataclass(frozen=True)
 class DecodeOptions:
-    """``beam`` 1 without a language model is greedy decoding; otherwise prefix beam search."""
+    """``beam`` 1 without a language model or a lexicon is greedy decoding; otherwise prefix
+    beam search."""
 
     beam: int = 1
     word_bonus: float = 0.0
     chunk_seconds: float = 30.0
     fusion: LanguageModelFusion | None = None
+    lexicon: Lexicon | None = None
 
     def __post_init__(self) -> None:
         if self.beam < 1:
@@ -145,6 +148,26 @@ def language_model_fusion(run_dir: Path, device: torch.device, *, weight: float)
     )
 
 
+def load_lexicon(path: Path, loaded: LoadedRecogniser) -> Lexicon:
+    """The words of ``path`` (whitespace-separated, a word per line is usual) as a lexicon.
+    A word the model's units cannot spell could never be written: that is an error naming it."""
+    try:
+        words = path.read_text(encoding="utf-8").split()
+    except (OSError, UnicodeDecodeError) as err:
+        raise SeqcliError(f"{path}: cannot read the lexicon ({err})") from None
+    if not words:
+        raise SeqcliError(f"{path}: the lexicon holds no words")
+    if loaded.tokenizer.kind == "char":
+        alphabet = set("".join(loaded.token_texts))
+        unspellable = sorted({word for word in words if not set(word) <= alphabet})
+        if unspellable:
+            shown = ", ".join(unspellable[:10]) + (" ..." if len(unspellable) > 10 else "")
+            raise SeqcliError(
+                f"{path}: {len(unspellable)} words use characters the model cannot write: {shown}"
+            )
+    return Lexicon.of(words)
+
+
 @torch.no_grad()
 def recognise(loaded: LoadedRecogniser, features: Sequence[Tensor]) -> list[tuple[Tensor, int]]:
     """Per-frame log-probs ``(T', V)`` (and T') of a batch of ``(T, M)`` feature arrays."""
@@ -161,7 +184,7 @@ def recognise(loaded: LoadedRecogniser, features: Sequence[Tensor]) -> list[tupl
 
 def decode(loaded: LoadedRecogniser, log_probs: Tensor, options: DecodeOptions) -> CTCHypothesis:
     """The best hypothesis for one utterance's ``(T', V)`` log-probs."""
-    if options.beam == 1 and options.fusion is None:
+    if options.beam == 1 and options.fusion is None and options.lexicon is None:
         return ctc_greedy(log_probs[None], torch.tensor([log_probs.size(0)]))[0]
     return ctc_prefix_beam_search(
         log_probs,
@@ -169,6 +192,7 @@ def decode(loaded: LoadedRecogniser, log_probs: Tensor, options: DecodeOptions) 
         token_texts=loaded.token_texts,
         fusion=options.fusion,
         word_bonus=options.word_bonus,
+        lexicon=options.lexicon,
     )[0]
 
 
@@ -226,7 +250,7 @@ def transcript_record(transcript: Transcript, *, timestamps: bool) -> dict[str, 
 
 def evaluate(run_dir: Path, request: EvalRequest) -> Evaluation:
     """WER and CER of a manifest (``seqcli evaluate -m RUN test.tsv``), decoded greedily
-    unless ``request.options`` give ``beam``, ``lm``, ``lm_weight``, ``word_bonus``."""
+    unless ``request.options`` give ``beam``, ``lm``, ``lm_weight``, ``word_bonus``, ``lexicon``."""
     from seqcli.data.manifest import read_manifest
     from seqcli.metrics.wer import error_rates
 
@@ -249,19 +273,24 @@ def evaluate(run_dir: Path, request: EvalRequest) -> Evaluation:
 
 
 def decode_options(loaded: LoadedRecogniser, options: Mapping[str, Any]) -> DecodeOptions:
-    """DecodeOptions from evaluate's option dict (``beam``, ``lm``, ``lm_weight``, ``word_bonus``)."""
-    lm = options.get("lm")
+    """DecodeOptions from evaluate's option dict (``beam``, ``lm``, ``lm_weight``, ``word_bonus``,
+    ``lexicon``: a file of words)."""
+    lm, lexicon = options.get("lm"), options.get("lexicon")
     fusion = None
     if lm is not None:
         fusion = language_model_fusion(Path(lm), loaded.device, weight=float(options.get("lm_weight", 0.5)))
-    beam = int(options.get("beam", 1)) if lm is None else max(int(options.get("beam", 1)), 1)
-    return DecodeOptions(beam=beam, word_bonus=float(options.get("word_bonus", 0.0)), fusion=fusion)
+    return DecodeOptions(
+        beam=int(options.get("beam", 1)),
+        word_bonus=float(options.get("word_bonus", 0.0)),
+        fusion=fusion,
+        lexicon=load_lexicon(Path(lexicon), loaded) if lexicon is not None else None,
+    )
 
 
 def _decoder_name(options: DecodeOptions) -> str:
-    if options.fusion is not None:
-        return f"beam{options.beam}+lm"
-    return "greedy" if options.beam == 1 else f"beam{options.beam}"
+    name = "greedy" if options.beam == 1 and options.fusion is None else f"beam{options.beam}"
+    name += "+lm" if options.fusion is not None else ""
+    return name + ("+lexicon" if options.lexicon is not None else "")
 
 
 def transcribe_batch(

@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from seqcli.decode.ctc import LanguageModelFusion, ctc_greedy, ctc_prefix_beam_search
+from seqcli.decode.ctc import LanguageModelFusion, Lexicon, ctc_greedy, ctc_prefix_beam_search
 
 
 def collapse(path: tuple[int, ...], blank: int = 0) -> tuple[int, ...]:
@@ -57,6 +57,39 @@ def test_greedy_respects_lengths_and_reports_frames() -> None:
 
 
 TEXTS = ["", "a", "b", " "]  # units: blank, "a", "b", space
+
+
+def admitted(labelling: tuple[int, ...], words: set[str]) -> bool:
+    """The definition: every word of the text, between spaces, is a lexicon word."""
+    return all(word in words or not word for word in "".join(TEXTS[u] for u in labelling).split(" "))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_lexicon_admits_only_its_words_and_finds_the_best_transcript_of_them(seed: int) -> None:
+    words = {"ab", "b"}
+    log_probs = torch.randn(5, 4, generator=torch.Generator().manual_seed(seed)).log_softmax(-1)
+    totals = exhaustive(log_probs)
+    best = max((labelling for labelling in totals if admitted(labelling, words)), key=totals.get)
+    lexicon = Lexicon.of(sorted(words))
+    hypotheses = ctc_prefix_beam_search(
+        log_probs, beam=500, token_texts=TEXTS, lexicon=lexicon, token_prune=0.0
+    )
+    assert tuple(hypotheses[0].tokens) == best
+    assert hypotheses[0].acoustic == pytest.approx(math.log(totals[best]), abs=1e-6)
+    assert all(admitted(tuple(h.tokens), words) for h in hypotheses)
+
+
+def test_a_lexicon_repairs_a_misspelling_that_greedy_decoding_makes() -> None:
+    # Frames spell "a b" best ("a" then space then "b"), but only "ab" and "b" are words.
+    frames = [[0.1, 0.8, 0.05, 0.05], [0.3, 0.05, 0.25, 0.4], [0.1, 0.05, 0.8, 0.05]]
+    log_probs = torch.tensor(frames).log()
+    assert ctc_greedy(log_probs[None], torch.tensor([3]))[0].tokens == [1, 3, 2]
+    constrained = ctc_prefix_beam_search(
+        log_probs, beam=8, token_texts=TEXTS, lexicon=Lexicon.of(["ab", "b"])
+    )
+    assert constrained[0].tokens == [1, 2]
+    with pytest.raises(ValueError, match="lexicon"):
+        ctc_prefix_beam_search(log_probs, beam=8, lexicon=Lexicon.of(["ab"]))
 
 
 def fixed_lm(preferred: str, strength: float) -> LanguageModelFusion:

@@ -98,6 +98,30 @@ def test_beam_search_and_lm_fusion_run_from_the_command_line(trained: Path, run_
     assert len(fused.stdout.splitlines()) == 3
 
 
+def test_a_lexicon_keeps_every_transcript_within_its_words(trained: Path, run_cli, tmp_path: Path) -> None:
+    entries = [line.split("\t") for line in (trained / "valid.tsv").read_text().splitlines()]
+    allowed = set(entries[0][1].split())
+    lexicon = tmp_path / "words.txt"
+    lexicon.write_text("\n".join(sorted(allowed)) + "\n")
+    files = [trained / path for path, _ in entries]
+    result = run_cli("transcribe", "-m", trained / "run", "--lexicon", lexicon, "--beam", 8, *files)
+    assert result.status == 0, result.stderr
+    texts = [line.split("\t")[1] for line in result.stdout.splitlines()]
+    assert texts[0] == entries[0][1]  # its own words are all allowed: nothing to change
+    assert all(set(text.split()) <= allowed for text in texts)
+    greedy = [
+        line.split("\t")[1]
+        for line in run_cli("transcribe", "-m", trained / "run", *files).stdout.splitlines()
+    ]
+    assert texts != greedy  # the other files' words were not all allowed: some transcripts changed
+    lexicon.write_text("abc\nabz\nq\n")
+    bad = run_cli("transcribe", "-m", trained / "run", "--lexicon", lexicon, files[0])
+    assert bad.status == 2 and "abz, q" in bad.stderr and "Traceback" not in bad.stderr
+    lexicon.write_text("\n")
+    empty = run_cli("transcribe", "-m", trained / "run", "--lexicon", lexicon, files[0])
+    assert empty.status == 2 and "no words" in empty.stderr
+
+
 def test_audio_shorter_than_one_output_frame_gives_an_empty_transcript(
     trained: Path, run_cli, tmp_path
 ) -> None:
