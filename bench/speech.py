@@ -3,6 +3,7 @@ decoder buys, and the real-time factor of ``seqcli transcribe``.
 
     python bench/speech.py digits      # FSDD connected digits: seen speakers, held-out speaker
     python bench/speech.py digits --held-out george   # another of the five speakers kept out
+    python bench/speech.py digits --synthetic 3000    # plus 3,000 utterances of espeak-ng voices
     python bench/speech.py sentences   # espeak-ng Multi30k sentences: greedy, beam, beam + LM
     python bench/speech.py rtf [--set sentences]   # transcribe's time / audio duration (run alone)
 
@@ -23,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.lm import ROOT, WORK, save
-from bench.speech_data import HELD_OUT, SPEAKERS
+from bench.speech_data import HELD_OUT, SPEAKERS, WORDS
 
 SPEECH = WORK / "speech"
 SCALES = {
@@ -86,30 +87,44 @@ def build(kind: str, data: Path, size: dict, *options: object) -> None:
     )
 
 
-def train(data: Path, run: Path, epochs: int, model: str, *extra: object) -> float:
-    """train-asr on ``train.tsv``, selecting on ``dev.tsv``: the test sets are never looked at."""
+def train(
+    data: Path, run: Path, epochs: int, model: str, *extra: object, manifest: str = "train.tsv"
+) -> float:
+    """train-asr on ``manifest``, selecting on ``dev.tsv``: the test sets are never looked at."""
     start = time.perf_counter()
-    seqcli("train-asr", data / "train.tsv", "--valid", data / "dev.tsv", "-o", run, "--overwrite",
+    seqcli("train-asr", data / manifest, "--valid", data / "dev.tsv", "-o", run, "--overwrite",
            "--epochs", epochs, "--workers", 2, *model.split(), *extra, capture=False)  # fmt: skip
     return time.perf_counter() - start
 
 
 def digits(
-    scale: str, epochs: int | None, evaluate_only: bool, extra: list[str], label: str, held_out: str
+    scale: str,
+    epochs: int | None,
+    evaluate_only: bool,
+    extra: list[str],
+    label: str,
+    held_out: str,
+    synthetic: int = 0,
 ) -> None:
     """``held_out``: the speaker kept out of training; each has its own data set (a fold of
-    leave-one-speaker-out), the first figures' speaker keeps the plain name."""
+    leave-one-speaker-out), the first figures' speaker keeps the plain name. ``synthetic``:
+    that many espeak-ng utterances join the training set (``bench/speech_data.py
+    synthetic-digits``); development and test sets stay the real speakers'."""
     fold = "" if held_out == HELD_OUT else f"heldout-{held_out}"
     size, data = SCALES[scale], SPEECH / "-".join(filter(None, ["digits", scale, fold]))
     size = {**size, "epochs": epochs or size["epochs"]}
     build("digits", data, size, "--held-out", held_out)
+    manifest = _with_synthetic(data, synthetic) if synthetic else "train.tsv"
     run = data / (f"run-{label}" if label else "run")
     name = "-".join(filter(None, ["speech-digits", scale if scale != "full" else "", fold, label]))
-    seconds = 0.0 if evaluate_only else train(data, run, size["epochs"], DIGITS_MODEL, *extra)
+    seconds = 0.0
+    if not evaluate_only:
+        seconds = train(data, run, size["epochs"], DIGITS_MODEL, *extra, manifest=manifest)
     record = {
         "scale": scale,
         "label": label,
         "held_out": held_out,
+        "synthetic": synthetic,
         "extra": " ".join(extra),
         "train_seconds": round(seconds) if seconds else _earlier(name, "train_seconds"),
         "trained": _trained(run),
@@ -127,10 +142,58 @@ def digits(
         (data / "lm.txt").write_text("".join(line + "\n" for line in transcripts))
         seqcli("train-lm", data / "lm.txt", "-o", lm, *DIGITS_LM, *size["digits_lm"], capture=False)
     fused = ("beam", 16, "lm", lm, "lm_weight", 0.5, "word_bonus", 1.0)
+    # The ten digit words as a lexicon: nothing else can be written, so no word is misspelt.
+    lexicon = data / "digits.txt"
+    lexicon.write_text("".join(word + "\n" for word in WORDS))
     for figure, manifest in (("dev", "dev"), ("seen_speakers", "test"), ("held_out_speaker", "heldout")):
         record[f"{figure}_beam16_lm"] = evaluate(run, data / f"{manifest}.tsv", *fused)
+        record[f"{figure}_beam16_lm_lexicon"] = evaluate(
+            run, data / f"{manifest}.tsv", *fused, "lexicon", lexicon
+        )
+    record["held_out_speaker_beam16_lexicon"] = evaluate(
+        run, data / "heldout.tsv", "beam", 16, "lexicon", lexicon
+    )
+    record["held_out_speaker_errors"] = error_kinds(run, data / "heldout.tsv")
     print(json.dumps(record, indent=2))
     save(name, record)
+
+
+def error_kinds(run: Path, manifest: Path) -> dict[str, int]:
+    """Greedy word errors on ``manifest`` by kind: a digit heard as another digit, a word
+    misspelt (no digit at all, what a lexicon or an LM can repair), deletions, insertions."""
+    import jiwer
+    import torch
+
+    from bench.speech_data import WORDS
+    from seqcli.tasks.asr_use import DecodeOptions, load_recogniser, transcribe_file
+
+    loaded = load_recogniser(run, torch.device("cpu"))
+    entries = [line.split("\t") for line in manifest.read_text().splitlines()]
+    hypotheses = [
+        transcribe_file(loaded, manifest.parent / path, DecodeOptions()).text for path, _ in entries
+    ]
+    output = jiwer.process_words([text for _, text in entries], hypotheses)
+    kinds = {"words": sum(len(r) for r in output.references), "digit_for_digit": 0, "misspelt": 0}
+    for hypothesis, alignment in zip(output.hypotheses, output.alignments, strict=True):
+        for chunk in alignment:
+            if chunk.type == "substitute":
+                for word in hypothesis[chunk.hyp_start_idx : chunk.hyp_end_idx]:
+                    kinds["digit_for_digit" if word in WORDS else "misspelt"] += 1
+    return {**kinds, "deleted": output.deletions, "inserted": output.insertions}
+
+
+def _with_synthetic(data: Path, count: int) -> str:
+    """A manifest of ``train.tsv`` and ``count`` espeak-ng utterances, built once."""
+    synthetic = data / "synthetic.tsv"
+    if not synthetic.exists():
+        script = ROOT / "bench" / "speech_data.py"
+        subprocess.run([sys.executable, script, "synthetic-digits", data, "--train", str(count)], check=True)
+    lines = synthetic.read_text().splitlines(keepends=True)
+    if len(lines) != count:
+        sys.exit(f"{synthetic} holds {len(lines)} utterances, not {count}: remove it to rebuild")
+    name = f"train-synthetic{count}.tsv"
+    (data / name).write_text((data / "train.tsv").read_text() + "".join(lines))
+    return name
 
 
 def _config(run: Path) -> dict:
@@ -229,6 +292,9 @@ def main() -> None:
     parser.add_argument(
         "--held-out", default=HELD_OUT, choices=SPEAKERS, help="digits: the speaker kept out of training"
     )
+    parser.add_argument(
+        "--synthetic", type=int, default=0, help="digits: espeak-ng utterances added to training"
+    )
     parser.add_argument("--run", type=Path, help="rtf: the recogniser to time (default: the set's run)")
     parser.add_argument(
         "--set", default="digits", choices=["digits", "sentences"], help="rtf: whose test files"
@@ -238,7 +304,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.figure == "digits":
-        digits(args.scale, args.epochs, args.evaluate_only, args.extra.split(), args.label, args.held_out)
+        digits(
+            args.scale, args.epochs, args.evaluate_only, args.extra.split(), args.label, args.held_out,
+            args.synthetic,
+        )  # fmt: skip
     elif args.figure == "sentences":
         sentences(args.scale, args.epochs, args.extra.split())
     else:
