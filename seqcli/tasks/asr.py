@@ -6,8 +6,8 @@ hold utterances of similar duration under a frame budget (``BucketBatches``), so
 a batch is padding. The loss is the CTC loss summed over the batch with the number of
 transcript units as its normaliser (nats per unit). Training augmentations (a vocal tract
 length warp, then SpecAugment's masks) are drawn from a generator seeded by (seed, epoch,
-batch), so a resumed run sees the same ones. Validation
-decodes greedily and scores the word error rate, which selects the best checkpoint.
+batch), so a resumed run sees the same ones. Validation decodes greedily and scores the
+word error rate, which selects the best checkpoint.
 """
 
 from __future__ import annotations
