@@ -210,14 +210,23 @@ def test_resume_refuses_model_options_typed_again_and_touches_nothing(trained: P
     assert (trained / "run" / "config.json").read_bytes() == config
 
 
-def test_speed_perturbation_adds_a_copy_of_the_training_set_per_factor(
-    trained: Path, run_cli, tmp_path, monkeypatch
-) -> None:
+@pytest.fixture
+def six_utterances(trained: Path, tmp_path: Path, monkeypatch) -> Path:
+    """A manifest of six training utterances, with a cache of its own."""
     monkeypatch.setenv("SEQCLI_CACHE_DIR", str(tmp_path / "cache"))
     lines = (trained / "train.tsv").read_text().splitlines()[:6]
     manifest = tmp_path / "train.tsv"
     manifest.write_text("".join(f"{trained / line}\n" for line in lines))
-    options = [*TRAIN, "--batch-size", 2, "--epochs", 1]
+    return manifest
+
+
+ONE_EPOCH = [*TRAIN, "--batch-size", 2, "--epochs", 1]
+
+
+def test_speed_perturbation_adds_a_copy_of_the_training_set_per_factor(
+    six_utterances: Path, run_cli, tmp_path
+) -> None:
+    manifest, options = six_utterances, ONE_EPOCH
     plain = run_cli("train-asr", manifest, "-o", tmp_path / "plain", *options)
     perturbed = run_cli(
         "train-asr", manifest, "-o", tmp_path / "sp", "--speed-perturb", "0.9,1.0,1.1", *options
@@ -238,13 +247,9 @@ def test_speed_perturbation_adds_a_copy_of_the_training_set_per_factor(
 
 
 def test_vtlp_warps_the_training_features_and_is_saved_with_the_run(
-    trained: Path, run_cli, tmp_path, monkeypatch
+    six_utterances: Path, run_cli, tmp_path
 ) -> None:
-    monkeypatch.setenv("SEQCLI_CACHE_DIR", str(tmp_path / "cache"))
-    lines = (trained / "train.tsv").read_text().splitlines()[:6]
-    manifest = tmp_path / "train.tsv"
-    manifest.write_text("".join(f"{trained / line}\n" for line in lines))
-    options = [*TRAIN, "--batch-size", 2, "--epochs", 1]
+    manifest, options = six_utterances, ONE_EPOCH
     runs = {name: tmp_path / name for name in ("plain", "again", "vtlp")}
     for name, extra in (("plain", []), ("again", []), ("vtlp", ["--vtlp", 0.1])):
         result = run_cli("train-asr", manifest, "-o", runs[name], *extra, *options)
