@@ -177,8 +177,6 @@ def transcribe(
     check_format(output_format, ("text", "jsonl"))
     if timestamps and output_format != "jsonl":
         raise SeqcliError("--timestamps needs --format jsonl")
-    if lm is None and lexicon is None and beam == 1 and word_bonus:
-        raise SeqcliError("--word-bonus applies to beam search: give --beam > 1, --lm or --lexicon")
     from seqcli.tasks.asr_use import (
         DecodeOptions,
         language_model_fusion,

@@ -35,12 +35,53 @@ def evaluate(
         typer.Option(help="Word vectors: word pairs with human similarity scores.", show_default=False),
     ] = None,
     restrict: Annotated[
-        int, typer.Option(help="Word vectors: answer analogies among this many most frequent words.")
-    ] = 30000,
-    batch_size: Annotated[int, typer.Option(help="Sequences per evaluation batch.")] = 64,
+        int | None,
+        typer.Option(
+            help="Word vectors: answer analogies among this many most frequent words [default: 30000].",
+            show_default=False,
+        ),
+    ] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(help="Translator: sentences per decoding batch [default: 64].", show_default=False),
+    ] = None,
     plot: Annotated[
         Path | None,
         typer.Option(help="Classifier: draw the confusion matrix into this PNG file.", show_default=False),
+    ] = None,
+    beam: Annotated[
+        int | None,
+        typer.Option(
+            help="Translator: beam width [default: 5]. Speech recogniser: prefix beam width "
+            "[default: 1, greedy decoding].",
+            show_default=False,
+        ),
+    ] = None,
+    length_penalty: Annotated[
+        float | None,
+        typer.Option(
+            help="Translator: alpha of the length normalisation score / T^alpha.", show_default=False
+        ),
+    ] = None,
+    lm: Annotated[
+        Path | None,
+        typer.Option(
+            help="Speech recogniser: a train-lm run fused into the beam search.", show_default=False
+        ),
+    ] = None,
+    lm_weight: Annotated[
+        float | None,
+        typer.Option(help="Speech recogniser: the LM's weight (alpha) [default: 0.5].", show_default=False),
+    ] = None,
+    word_bonus: Annotated[
+        float | None,
+        typer.Option(help="Speech recogniser: score added per word (beta).", show_default=False),
+    ] = None,
+    lexicon: Annotated[
+        Path | None,
+        typer.Option(
+            help="Speech recogniser: a file of the only words that may be written.", show_default=False
+        ),
     ] = None,
     output_format: o.OutputFormat = "text",
     encoding_errors: o.EncodingErrors = "strict",
@@ -51,6 +92,7 @@ def evaluate(
 
     Language models: loss, perplexity (bits per character for character models). Each task's
     headline figure comes first; details (tables, signatures) are printed before that line.
+    Options name the task that reads them; one given to another task is an error.
     """
     check_format(output_format, ("text", "jsonl"))
     from seqcli.tasks import evaluate_checkpoint
@@ -68,6 +110,12 @@ def evaluate(
             "restrict": restrict,
             "batch_size": batch_size,
             "plot": plot,
+            "beam": beam,
+            "length_penalty": length_penalty,
+            "lm": lm,
+            "lm_weight": lm_weight,
+            "word_bonus": word_bonus,
+            "lexicon": lexicon,
         },
     )
     evaluation = evaluate_checkpoint(model, request)

@@ -7,6 +7,7 @@ checkpoint (``evaluate``, ``info``) read one: it refuses a task this seqcli does
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ TASKS: dict[str, TaskEntry] = {
             Metric("loss", "min"),
             "seqcli.tasks.embeddings",
             files=("vocab.txt",),
+            options=("analogies", "similarity", "restrict"),
         ),
         TaskEntry(
             "tagger",
@@ -40,6 +42,7 @@ TASKS: dict[str, TaskEntry] = {
             Metric("accuracy", "max"),
             "seqcli.tasks.classifier_use",
             files=("labels.json", "words.json"),
+            options=("plot",),
         ),
         TaskEntry(
             "translation",
@@ -47,8 +50,15 @@ TASKS: dict[str, TaskEntry] = {
             Metric("bleu", "max"),
             "seqcli.tasks.translation_use",
             files=("source-tokenizer", "target-tokenizer"),
+            options=("beam", "length_penalty", "batch_size"),
         ),
-        TaskEntry("asr", "speech recogniser (CTC)", Metric("wer", "min"), "seqcli.tasks.asr_use"),
+        TaskEntry(
+            "asr",
+            "speech recogniser (CTC)",
+            Metric("wer", "min"),
+            "seqcli.tasks.asr_use",
+            options=("beam", "lm", "lm_weight", "word_bonus", "lexicon"),
+        ),
     )
 }
 
@@ -69,6 +79,12 @@ def read_task_config(run_dir: Path) -> dict[str, Any]:
 
 
 def evaluate_checkpoint(run_dir: Path, request: EvalRequest) -> Evaluation:
-    """Evaluate any checkpoint with its own task's measure."""
-    config = read_task_config(run_dir)
-    return TASKS[config["task"]].evaluate(run_dir, request)
+    """Evaluate any checkpoint with its own task's measure. Options left at None count as
+    not given; one given that the task does not read is an error, not silently ignored."""
+    entry = TASKS[read_task_config(run_dir)["task"]]
+    given = {name: value for name, value in request.options.items() if value is not None}
+    unread = sorted(name for name in given if name not in entry.options)
+    if unread:
+        named = ", ".join("--" + name.replace("_", "-") for name in unread)
+        raise SeqcliError(f"{named}: not an option for evaluating a {entry.title} ({run_dir})")
+    return entry.evaluate(run_dir, replace(request, options=given))

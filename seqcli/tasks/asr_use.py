@@ -85,6 +85,8 @@ class DecodeOptions:
             raise SeqcliError(f"--beam must be at least 1, got {self.beam}")
         if self.chunk_seconds < 1:
             raise SeqcliError(f"--chunk-seconds must be at least 1, got {self.chunk_seconds}")
+        if self.word_bonus and self.beam == 1 and self.fusion is None and self.lexicon is None:
+            raise SeqcliError("--word-bonus applies to beam search: give --beam > 1, --lm or --lexicon")
 
 
 @dataclass(frozen=True)
@@ -276,6 +278,8 @@ def decode_options(loaded: LoadedRecogniser, options: Mapping[str, Any]) -> Deco
     """DecodeOptions from evaluate's option dict (``beam``, ``lm``, ``lm_weight``, ``word_bonus``,
     ``lexicon``: a file of words)."""
     lm, lexicon = options.get("lm"), options.get("lexicon")
+    if lm is None and "lm_weight" in options:
+        raise SeqcliError("--lm-weight weighs a language model: give --lm too")
     fusion = None
     if lm is not None:
         fusion = language_model_fusion(Path(lm), loaded.device, weight=float(options.get("lm_weight", 0.5)))

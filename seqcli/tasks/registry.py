@@ -52,13 +52,15 @@ class TaskEntry:
     """One task: ``name`` as in config.json, a title for people, its selection metric, the
     import path of the module that evaluates and describes its checkpoints, and the files
     its runs write besides config, weights, state, metrics and ``tokenizer.*`` (so that
-    ``--overwrite`` removes them and nothing else)."""
+    ``--overwrite`` removes them and nothing else), and the ``seqcli evaluate`` options its
+    ``evaluate`` reads (others given are refused, not ignored)."""
 
     name: str
     title: str
     metric: Metric
     module: str
     files: tuple[str, ...] = ()  # glob patterns of run files besides the common ones
+    options: tuple[str, ...] = ()  # EvalRequest.options names this task reads
 
     def load(self) -> ModuleType:
         return importlib.import_module(self.module)

@@ -190,6 +190,24 @@ def test_evaluate_prints_signatures_then_bleu_and_chrf(run_dir, capsys, tmp_path
     assert run(capsys, "evaluate", "-m", run_dir, tsv)[1].splitlines()[-1] == lines[-1]
 
 
+def test_evaluate_searches_as_told_and_refuses_a_speech_option(run_dir, capsys, monkeypatch):
+    """evaluate --beam 1 scores exactly what translate --greedy writes."""
+    import sacrebleu
+
+    source, references = (DATA / "valid.de").read_text(), (DATA / "valid.en").read_text().splitlines()
+    status, out, err = run(
+        capsys, "translate", "-m", run_dir, "--greedy", stdin=source, monkeypatch=monkeypatch
+    )
+    assert status == 0, err
+    expected = sacrebleu.BLEU().corpus_score(out.splitlines(), [references]).score
+    data = (DATA / "valid.de", DATA / "valid.en")
+    status, out, err = run(capsys, "evaluate", "-m", run_dir, *data, "--beam", 1, "--batch-size", 3)
+    assert status == 0, err
+    assert float(out.splitlines()[-1].split()[1]) == pytest.approx(expected, abs=1e-4)
+    status, _, err = run(capsys, "evaluate", "-m", run_dir, *data, "--lexicon", DATA / "valid.en")
+    assert status == 2 and "--lexicon: not an option for evaluating a translator" in err
+
+
 def test_tsv_training_with_a_joint_vocabulary_and_no_attention(tmp_path, capsys):
     run_dir = tmp_path / "run"
     status, _, err = run(

@@ -260,3 +260,33 @@ def test_vtlp_warps_the_training_features_and_is_saved_with_the_run(
     assert json.loads((runs["vtlp"] / "config.json").read_text())["data"]["vtlp"] == 0.1
     result = run_cli("train-asr", manifest, "-o", tmp_path / "bad", "--vtlp", 0.7, *options)
     assert result.status == 2 and "--vtlp" in result.stderr
+
+
+def test_evaluate_takes_the_decoders_options_and_refuses_other_tasks_options(
+    trained: Path, run_cli, tmp_path: Path
+) -> None:
+    lexicon = tmp_path / "words.txt"
+    lexicon.write_text("a b c\n")  # one-letter words only: most references are out of reach
+    run, valid = trained / "run", trained / "valid.tsv"
+    greedy = run_cli("evaluate", "-m", run, valid)
+    constrained = run_cli("evaluate", "-m", run, valid, "--beam", 8, "--lexicon", lexicon)
+    assert constrained.status == 0, constrained.stderr
+    assert "decoder beam8+lexicon" in constrained.stdout and "decoder greedy" in greedy.stdout
+    wer = {
+        name: float(result.stdout.split()[-3])
+        for name, result in (("greedy", greedy), ("lexicon", constrained))
+    }
+    assert wer["lexicon"] > wer["greedy"] + 0.2  # words of two or three letters can no longer be written
+    refused = run_cli("evaluate", "-m", run, valid, "--length-penalty", 0.5)
+    assert (
+        refused.status == 2
+        and "--length-penalty: not an option for evaluating a speech recogniser" in refused.stderr
+    )
+    for args, message in (
+        (["--lm-weight", 1.0], "--lm-weight weighs a language model"),
+        (["--word-bonus", 1.0], "--word-bonus applies to beam search"),
+    ):
+        result = run_cli("evaluate", "-m", run, valid, *args)
+        assert result.status == 2 and message in result.stderr, result.stderr
+    result = run_cli("transcribe", "-m", run, "--word-bonus", 1.0, trained / "audio" / "valid-0.wav")
+    assert result.status == 2 and "--word-bonus applies to beam search" in result.stderr
