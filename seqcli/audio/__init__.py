@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from seqcli.audio.features import FeatureConfig, log_mel, mel_filterbank, normalise, utterance_features
-from seqcli.audio.load import audio_duration, change_speed, iter_audio_blocks, load_audio
+from seqcli.audio.load import add_noise, audio_duration, change_speed, iter_audio_blocks, load_audio
 from seqcli.audio.specaugment import SpecAugment
 from seqcli.audio.warp import VocalTractWarp
 
@@ -11,6 +11,7 @@ __all__ = [
     "FeatureConfig",
     "SpecAugment",
     "VocalTractWarp",
+    "add_noise",
     "audio_duration",
     "change_speed",
     "iter_audio_blocks",

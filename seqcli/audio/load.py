@@ -61,6 +61,20 @@ def change_speed(samples: np.ndarray, factor: float) -> np.ndarray:
     return soxr.resample(samples, 1000.0 * factor, 1000.0, quality="HQ").astype(np.float32, copy=False)
 
 
+def add_noise(samples: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
+    """The waveform with white Gaussian noise at ``snr_db`` decibels below its mean power:
+    noise perturbation, a stand-in for the microphones, rooms and noise floors that a few
+    training speakers do not cover.
+
+    >>> noisy = add_noise(np.ones(10_000, dtype=np.float32), 20.0, np.random.default_rng(0))
+    >>> round(10 * np.log10(1.0 / np.mean((noisy - 1.0) ** 2)))
+    20
+    """
+    power = float(np.mean(np.square(samples, dtype=np.float64)))
+    noise = rng.normal(0.0, np.sqrt(power / 10.0 ** (snr_db / 10.0)), samples.shape)
+    return (samples + noise).astype(np.float32)
+
+
 def iter_audio_blocks(path: Path, sample_rate: int, *, block_seconds: float) -> Iterator[np.ndarray]:
     """The file in consecutive ``(n,)`` float32 mono blocks at ``sample_rate``.
 

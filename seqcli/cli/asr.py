@@ -70,6 +70,13 @@ def train_asr(
             "each (0.9,1.0,1.1 triples it; tempo and pitch change together, as sox speed).",
         ),
     ] = "1.0",
+    noise_perturb: Annotated[
+        str,
+        typer.Option(
+            help="Noise perturbation: comma-separated SNRs in dB; each adds a copy of the training "
+            "set with white noise that far below the speech (20,10 triples it; '' is off).",
+        ),
+    ] = "",
     vtlp: Annotated[
         float,
         typer.Option(
@@ -113,7 +120,10 @@ def train_asr(
             max_frames=max_frames,
             batch_size=batch_size,
             specaugment=specaugment,
-            speed_perturb=_factors(speed_perturb),
+            speed_perturb=_factors(speed_perturb, "--speed-perturb", "0.9,1.0,1.1"),
+            noise_perturb=_factors(noise_perturb, "--noise-perturb", "20,10")
+            if noise_perturb.strip()
+            else (),
             vtlp=vtlp,
             workers=workers,
         ),
@@ -124,13 +134,11 @@ def train_asr(
     training_summary(result, setup.run.run_dir, quiet=setup.run.quiet)
 
 
-def _factors(text: str) -> tuple[float, ...]:
+def _factors(text: str, option: str, example: str) -> tuple[float, ...]:
     try:
         return tuple(float(part) for part in text.split(","))
     except ValueError:
-        raise SeqcliError(
-            f"--speed-perturb takes comma-separated numbers such as 0.9,1.0,1.1, got {text!r}"
-        ) from None
+        raise SeqcliError(f"{option} takes comma-separated numbers such as {example}, got {text!r}") from None
 
 
 def transcribe(

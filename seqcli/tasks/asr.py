@@ -24,6 +24,7 @@ from torch import Tensor, nn
 
 from seqcli.audio import (
     FeatureConfig,
+    add_noise,
     change_speed,
     load_audio,
     mel_filterbank,
@@ -62,24 +63,30 @@ def extract_features(
     config: FeatureConfig,
     *,
     speed: float = 1.0,
+    snr: float | None = None,
     workers: int = 1,
     progress: Any = None,
 ) -> Iterator[np.ndarray]:
     """Normalised log-mel features of each file, in order, as float16 ``(T, n_mels)``;
-    ``speed`` other than 1 perturbs each waveform first (:func:`~seqcli.audio.change_speed`).
+    ``speed`` other than 1 perturbs each waveform first (:func:`~seqcli.audio.change_speed`),
+    and ``snr`` adds white noise that many decibels below it (:func:`~seqcli.audio.add_noise`,
+    drawn from a generator seeded by the file's position and the SNR, so a rebuilt cache is
+    the same).
 
     ``workers`` threads decode and compute at once (libsndfile, soxr and torch release the
     interpreter lock); results come back in input order.
     """
     filters = mel_filterbank(config)
 
-    def one(path: Path) -> np.ndarray:
-        samples = change_speed(load_audio(path, config.sample_rate), speed)
+    def one(index: int) -> np.ndarray:
+        samples = change_speed(load_audio(paths[index], config.sample_rate), speed)
+        if snr is not None:
+            samples = add_noise(samples, snr, np.random.default_rng([index, round(snr * 1000) & 0xFFFFFFFF]))
         return utterance_features(samples, config, filters).numpy().astype(np.float16)
 
     if workers <= 1:
-        for path in paths:
-            yield one(path)
+        for index in range(len(paths)):
+            yield one(index)
             if progress is not None:
                 progress(1)
         return
@@ -87,7 +94,7 @@ def extract_features(
         # map keeps order; a bounded window of futures keeps memory bounded too.
         window = 4 * workers
         for first in range(0, len(paths), window):
-            for item in pool.map(one, paths[first : first + window]):
+            for item in pool.map(one, range(first, min(first + window, len(paths)))):
                 yield item
                 if progress is not None:
                     progress(1)

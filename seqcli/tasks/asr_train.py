@@ -53,6 +53,7 @@ class SpeechData:
     specaugment: bool = True
     speed_perturb: tuple[float, ...] = (1.0,)  # the training set is one copy at each speed
     vtlp: float = 0.0  # warp factors drawn from [1 - vtlp, 1 + vtlp]; 0: off
+    noise_perturb: tuple[float, ...] = ()  # SNRs (dB): one more noisy copy per speed for each
     workers: int = 1
 
     def __post_init__(self) -> None:
@@ -63,6 +64,11 @@ class SpeechData:
             )
         if len(set(self.speed_perturb)) != len(self.speed_perturb):
             raise SeqcliError(f"--speed-perturb lists a factor twice: {self.speed_perturb}")
+        object.__setattr__(self, "noise_perturb", tuple(float(f) for f in self.noise_perturb))
+        if not all(-10.0 <= snr <= 60.0 for snr in self.noise_perturb):
+            raise SeqcliError(f"--noise-perturb takes SNRs between -10 and 60 dB, got {self.noise_perturb}")
+        if len(set(self.noise_perturb)) != len(self.noise_perturb):
+            raise SeqcliError(f"--noise-perturb lists an SNR twice: {self.noise_perturb}")
         if not 0.0 <= self.vtlp < 0.5:
             raise SeqcliError(f"--vtlp takes a warp between 0 (off) and 0.5, got {self.vtlp}")
         if self.units not in UNITS:
@@ -109,8 +115,9 @@ def train_recogniser(
     train_targets = _encode(tokenizer, train_entries, train)
     valid_targets = _encode(tokenizer, valid_entries, valid) if valid_entries is not None else None
     train_set = _speech_set(
-        session, train, train_entries, train_targets, features, data.workers, speeds=data.speed_perturb
-    )
+        session, train, train_entries, train_targets, features, data.workers,
+        speeds=data.speed_perturb, snrs=data.noise_perturb,
+    )  # fmt: skip
     train_set = _drop_unfit(session, train_set, AcousticModel(model_config), train)
     valid_set = None
     if valid_entries is not None:
@@ -197,9 +204,11 @@ def _speech_set(
     workers: int,
     *,
     speeds: Sequence[float] = (1.0,),
+    snrs: Sequence[float] = (),
 ) -> SpeechSet:
     """Features through the indexed cache (rank 0 first), targets in memory; with several
-    ``speeds`` the set holds every utterance once per speed, in that order."""
+    ``speeds`` the set holds every utterance once per speed, in that order, and each speed's
+    copy is followed by one noisy copy per SNR of ``snrs``."""
     audio = hashlib.sha256()
     for entry in entries:
         audio.update(repr(sorted(file_identity(entry.audio).items())).encode())
@@ -209,7 +218,9 @@ def _speech_set(
         "audio": audio.hexdigest(),
         "features": asdict(features),
         **({"speeds": list(speeds)} if tuple(speeds) != (1.0,) else {}),
+        **({"noise_snrs": list(snrs)} if snrs else {}),
     }
+    versions = [(speed, snr) for speed in speeds for snr in (None, *snrs)]
     paths = [entry.audio for entry in entries]
 
     def build() -> IndexedArray:
@@ -220,12 +231,17 @@ def _speech_set(
             TimeRemainingColumn(),
         )
         with Progress(*columns, console=session.console, transient=True) as progress:
-            bar = progress.add_task("features", total=len(paths) * len(speeds))
+            bar = progress.add_task("features", total=len(paths) * len(versions))
             items = (
                 item
-                for speed in speeds
+                for speed, snr in versions
                 for item in extract_features(
-                    paths, features, speed=speed, workers=workers, progress=lambda n: progress.advance(bar, n)
+                    paths,
+                    features,
+                    speed=speed,
+                    snr=snr,
+                    workers=workers,
+                    progress=lambda n: progress.advance(bar, n),
                 )
             )
             return indexed_cache(
@@ -234,7 +250,7 @@ def _speech_set(
             )  # fmt: skip
 
     cached = session.rank0_first(build)
-    copies = len(speeds)
+    copies = len(versions)
     return SpeechSet(
         cached, build_indexed(targets * copies, dtype=np.int32), [entry.text for entry in entries] * copies
     )

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from seqcli.audio import audio_duration, change_speed, iter_audio_blocks, load_audio
+from seqcli.audio import add_noise, audio_duration, change_speed, iter_audio_blocks, load_audio
 from seqcli.errors import SeqcliError
 
 
@@ -33,6 +33,19 @@ def test_speed_perturbation_scales_duration_and_pitch_together(factor: float) ->
     spectrum = np.abs(np.fft.rfft(faster * np.hanning(len(faster))))
     peak = np.argmax(spectrum) * rate / len(faster)  # Hz of the strongest bin
     assert peak == pytest.approx(300 * factor, abs=2.0)
+
+
+@pytest.mark.parametrize("snr", [20.0, 10.0, 0.0])
+def test_noise_perturbation_adds_white_noise_at_the_asked_snr(snr: float) -> None:
+    clean = sine(2.0, 16000)
+    noisy = add_noise(clean, snr, np.random.default_rng(1))
+    noise = noisy.astype(np.float64) - clean
+    measured = 10 * np.log10(np.mean(clean.astype(np.float64) ** 2) / np.mean(noise**2))
+    assert noisy.dtype == np.float32 and measured == pytest.approx(snr, abs=0.1)
+    spectrum = np.abs(np.fft.rfft(noise)) ** 2  # white: as much power in the top half as the bottom
+    low, high = spectrum[: len(spectrum) // 2].sum(), spectrum[len(spectrum) // 2 :].sum()
+    assert high / low == pytest.approx(1.0, abs=0.05)
+    assert np.array_equal(noisy, add_noise(clean, snr, np.random.default_rng(1)))
 
 
 def test_the_container_is_recognised_from_its_bytes(tmp_path: Path) -> None:

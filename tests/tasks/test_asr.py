@@ -246,6 +246,45 @@ def test_speed_perturbation_adds_a_copy_of_the_training_set_per_factor(
     assert result.status == 2 and "--speed-perturb" in result.stderr
 
 
+def test_noise_perturbation_adds_a_noisy_copy_per_snr_and_speed(
+    six_utterances: Path, run_cli, tmp_path
+) -> None:
+    manifest = six_utterances
+    runs = {
+        "noise": ["--noise-perturb", "20,10"],
+        "both": ["--noise-perturb", "15", "--speed-perturb", "0.9,1.0"],
+    }
+    for name, extra in runs.items():
+        result = run_cli("train-asr", manifest, "-o", tmp_path / name, *extra, *ONE_EPOCH)
+        assert result.status == 0, result.stderr
+    steps = {
+        name: next(
+            line for line in run_cli("info", "-m", tmp_path / name).stdout.splitlines() if "trained:" in line
+        )
+        for name in runs
+    }
+    assert steps["noise"].startswith("trained: 9 steps")  # 6 utterances, 3 versions, 2 a batch
+    assert steps["both"].startswith("trained: 12 steps")  # 2 speeds x (clean + 15 dB)
+    saved = json.loads((tmp_path / "noise" / "config.json").read_text())["data"]
+    assert saved["noise_perturb"] == [20.0, 10.0]
+    for bad in ("loud", "10,10", "90"):
+        result = run_cli("train-asr", manifest, "-o", tmp_path / "bad", "--noise-perturb", bad, *ONE_EPOCH)
+        assert result.status == 2 and "--noise-perturb" in result.stderr, result.stderr
+
+
+def test_noisy_features_differ_from_clean_ones_and_are_drawn_alike_on_any_thread_count(trained: Path) -> None:
+    from seqcli.audio import FeatureConfig
+    from seqcli.tasks.asr import extract_features
+
+    paths = [trained / line.split("\t")[0] for line in (trained / "valid.tsv").read_text().splitlines()[:3]]
+    config = FeatureConfig(sample_rate=RATE, n_mels=20)
+    clean = list(extract_features(paths, config))
+    noisy = list(extract_features(paths, config, snr=10.0))
+    again = list(extract_features(paths, config, snr=10.0, workers=2))
+    assert all(np.array_equal(a, b) for a, b in zip(noisy, again, strict=True))
+    assert not any(np.array_equal(a, b) for a, b in zip(clean, noisy, strict=True))
+
+
 def test_vtlp_warps_the_training_features_and_is_saved_with_the_run(
     six_utterances: Path, run_cli, tmp_path
 ) -> None:
