@@ -211,14 +211,14 @@ def ctc_prefix_beam_search(
                 else:
                     reach = total + frame[unit]
                 child = (*prefix, unit)
-                if child not in beam_prefixes and child not in children and child not in refused:
+                if child in refused:
+                    continue
+                if child not in beam_prefixes and child not in children:
                     advanced = _advance(node.words, token_texts, unit, fusion, lexicon)
                     if advanced is None:
                         refused.add(child)
                         continue
                     children[child] = advanced
-                elif child in refused:
-                    continue
                 words = beam_prefixes[child].words if child in beam_prefixes else children[child][0]
                 _add(following, child, node, nonblank=reach, frames=(*node.frames, t), words=words)
         if lm is not None:
