@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from seqcli.audio.features import FeatureConfig, log_mel, mel_filterbank, normalise, utterance_features
-from seqcli.audio.load import add_noise, audio_duration, change_speed, iter_audio_blocks, load_audio
+from seqcli.audio.load import (
+    add_noise,
+    add_reverb,
+    audio_duration,
+    change_speed,
+    iter_audio_blocks,
+    load_audio,
+)
 from seqcli.audio.specaugment import SpecAugment
 from seqcli.audio.warp import VocalTractWarp
 
@@ -12,6 +19,7 @@ __all__ = [
     "SpecAugment",
     "VocalTractWarp",
     "add_noise",
+    "add_reverb",
     "audio_duration",
     "change_speed",
     "iter_audio_blocks",

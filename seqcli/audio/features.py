@@ -5,7 +5,10 @@ window, zero-padded to ``n_fft``, the next power of two) every 10 ms (``hop``), 
 (the signal is padded with ``n_fft/2`` zeros on each side, so frame t is centred on sample
 ``t*hop``; a signal of N samples gives ``1 + N // hop`` frames). The power spectrum
 ``|STFT|²`` is mapped onto ``n_mels`` triangular filters equally spaced on the mel scale
-between ``f_min`` and ``f_max``, and the log taken: ``log(max(mel, 1e-10))``.
+between ``f_min`` and ``f_max``, and the log taken: ``log(max(mel, 1e-10))``. With a
+``dynamic_range`` of R dB, the utterance's peak band energy lowered by R dB is added to every
+energy before the log (``log(mel + max(mel)·10^(-R/10))``): what lies more than R dB below the
+loudest sound sinks into one floor, whatever the microphone's own noise was.
 
 Mel scales (``mel_scale``):
 
@@ -55,8 +58,11 @@ class FeatureConfig:
     f_min: float = 0.0
     f_max: float | None = None  # None: sample_rate / 2
     mel_scale: str = "htk"
+    dynamic_range: float | None = None  # dB below the utterance's peak where the floor sits
 
     def __post_init__(self) -> None:
+        if self.dynamic_range is not None and not 0 < self.dynamic_range < 200:
+            raise ValueError(f"dynamic_range must be between 0 and 200 dB, got {self.dynamic_range}")
         if self.mel_scale not in MEL_SCALES:
             raise ValueError(f"mel_scale must be one of {', '.join(MEL_SCALES)}, got {self.mel_scale!r}")
         if self.sample_rate < 1000 or self.n_mels < 1 or self.hop_ms <= 0 or self.window_ms < self.hop_ms:
@@ -145,7 +151,12 @@ def log_mel(waveform: Tensor, config: FeatureConfig, filters: Tensor | None = No
         return_complex=True,
     )  # (F, T)
     power = spectrum.real.square() + spectrum.imag.square()
-    return (power.T @ filters.to(power.device)).clamp_min(LOG_FLOOR).log()  # (T, M)
+    mel = power.T @ filters.to(power.device)  # (T, M)
+    if config.dynamic_range is not None:
+        # Added rather than clamped: a smooth floor, as if every recording had the same noise
+        # floor relative to its loudest sound.
+        mel = mel + mel.max() * 10.0 ** (-config.dynamic_range / 10.0)
+    return mel.clamp_min(LOG_FLOOR).log()
 
 
 def normalise(features: Tensor, eps: float = 1e-5) -> Tensor:

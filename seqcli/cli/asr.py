@@ -44,6 +44,14 @@ def train_asr(
         int, typer.Option(help="Mel bands of the log-mel features (25 ms windows, 10 ms hop).")
     ] = 80,
     mel_scale: Annotated[Literal["htk", "slaney"], typer.Option(help="Mel scale of the filterbank.")] = "htk",
+    dynamic_range: Annotated[
+        float | None,
+        typer.Option(
+            help="Floor the log-mel energies this many dB below each utterance's peak (e.g. 40), "
+            "so that recordings with different noise floors look alike; off by default.",
+            show_default=False,
+        ),
+    ] = None,
     cell: Annotated[
         Literal["gru", "lstm", "rnn"], typer.Option(help="Recurrent cell (bidirectional).")
     ] = "gru",
@@ -77,6 +85,14 @@ def train_asr(
             "set with white noise that far below the speech (20,10 triples it; '' is off).",
         ),
     ] = "",
+    reverb_perturb: Annotated[
+        str,
+        typer.Option(
+            help="Reverberation perturbation: comma-separated reverberation times (RT60) in "
+            "seconds; each adds a copy of the training set heard in a synthetic room that "
+            "reverberates that long (0.3,0.6 triples it; '' is off).",
+        ),
+    ] = "",
     vtlp: Annotated[
         float,
         typer.Option(
@@ -98,9 +114,11 @@ def train_asr(
     from seqcli.tasks.asr_train import SpeechData, train_recogniser
 
     try:
-        features = FeatureConfig(sample_rate=sample_rate, n_mels=n_mels, mel_scale=mel_scale)
+        features = FeatureConfig(
+            sample_rate=sample_rate, n_mels=n_mels, mel_scale=mel_scale, dynamic_range=dynamic_range
+        )
     except ValueError as err:
-        raise SeqcliError(f"--sample-rate/--n-mels: {err}") from None
+        raise SeqcliError(f"--sample-rate/--n-mels/--dynamic-range: {err}") from None
     result = train_recogniser(
         train,
         valid,
@@ -123,6 +141,9 @@ def train_asr(
             speed_perturb=_factors(speed_perturb, "--speed-perturb", "0.9,1.0,1.1"),
             noise_perturb=_factors(noise_perturb, "--noise-perturb", "20,10")
             if noise_perturb.strip()
+            else (),
+            reverb_perturb=_factors(reverb_perturb, "--reverb-perturb", "0.3,0.6")
+            if reverb_perturb.strip()
             else (),
             vtlp=vtlp,
             workers=workers,

@@ -25,6 +25,7 @@ from torch import Tensor, nn
 from seqcli.audio import (
     FeatureConfig,
     add_noise,
+    add_reverb,
     change_speed,
     load_audio,
     mel_filterbank,
@@ -64,14 +65,16 @@ def extract_features(
     *,
     speed: float = 1.0,
     snr: float | None = None,
+    rt60: float | None = None,
     workers: int = 1,
     progress: Any = None,
 ) -> Iterator[np.ndarray]:
     """Normalised log-mel features of each file, in order, as float16 ``(T, n_mels)``;
     ``speed`` other than 1 perturbs each waveform first (:func:`~seqcli.audio.change_speed`),
-    and ``snr`` adds white noise that many decibels below it (:func:`~seqcli.audio.add_noise`,
-    drawn from a generator seeded by the file's position and the SNR, so a rebuilt cache is
-    the same).
+    ``snr`` adds white noise that many decibels below it (:func:`~seqcli.audio.add_noise`), and
+    ``rt60`` a room's reverberation of that many seconds (:func:`~seqcli.audio.add_reverb`).
+    Noise and rooms are drawn from generators seeded by the file's position and the setting,
+    so a rebuilt cache is the same.
 
     ``workers`` threads decode and compute at once (libsndfile, soxr and torch release the
     interpreter lock); results come back in input order.
@@ -82,6 +85,9 @@ def extract_features(
         samples = change_speed(load_audio(paths[index], config.sample_rate), speed)
         if snr is not None:
             samples = add_noise(samples, snr, np.random.default_rng([index, round(snr * 1000) & 0xFFFFFFFF]))
+        if rt60 is not None:
+            room = np.random.default_rng([index, round(rt60 * 1000), 2])  # 2: not a noise stream
+            samples = add_reverb(samples, rt60, room, config.sample_rate)
         return utterance_features(samples, config, filters).numpy().astype(np.float16)
 
     if workers <= 1:

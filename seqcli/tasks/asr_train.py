@@ -54,6 +54,7 @@ class SpeechData:
     speed_perturb: tuple[float, ...] = (1.0,)  # the training set is one copy at each speed
     vtlp: float = 0.0  # warp factors drawn from [1 - vtlp, 1 + vtlp]; 0: off
     noise_perturb: tuple[float, ...] = ()  # SNRs (dB): one more noisy copy per speed for each
+    reverb_perturb: tuple[float, ...] = ()  # RT60s (s): one more reverberant copy per speed for each
     workers: int = 1
 
     def __post_init__(self) -> None:
@@ -69,6 +70,13 @@ class SpeechData:
             raise SeqcliError(f"--noise-perturb takes SNRs between -10 and 60 dB, got {self.noise_perturb}")
         if len(set(self.noise_perturb)) != len(self.noise_perturb):
             raise SeqcliError(f"--noise-perturb lists an SNR twice: {self.noise_perturb}")
+        object.__setattr__(self, "reverb_perturb", tuple(float(f) for f in self.reverb_perturb))
+        if not all(0.05 <= rt60 <= 3.0 for rt60 in self.reverb_perturb):
+            raise SeqcliError(
+                f"--reverb-perturb takes reverberation times between 0.05 and 3 s, got {self.reverb_perturb}"
+            )
+        if len(set(self.reverb_perturb)) != len(self.reverb_perturb):
+            raise SeqcliError(f"--reverb-perturb lists a time twice: {self.reverb_perturb}")
         if not 0.0 <= self.vtlp < 0.5:
             raise SeqcliError(f"--vtlp takes a warp between 0 (off) and 0.5, got {self.vtlp}")
         if self.units not in UNITS:
@@ -116,7 +124,7 @@ def train_recogniser(
     valid_targets = _encode(tokenizer, valid_entries, valid) if valid_entries is not None else None
     train_set = _speech_set(
         session, train, train_entries, train_targets, features, data.workers,
-        speeds=data.speed_perturb, snrs=data.noise_perturb,
+        speeds=data.speed_perturb, snrs=data.noise_perturb, rt60s=data.reverb_perturb,
     )  # fmt: skip
     train_set = _drop_unfit(session, train_set, AcousticModel(model_config), train)
     valid_set = None
@@ -205,10 +213,12 @@ def _speech_set(
     *,
     speeds: Sequence[float] = (1.0,),
     snrs: Sequence[float] = (),
+    rt60s: Sequence[float] = (),
 ) -> SpeechSet:
     """Features through the indexed cache (rank 0 first), targets in memory; with several
     ``speeds`` the set holds every utterance once per speed, in that order, and each speed's
-    copy is followed by one noisy copy per SNR of ``snrs``."""
+    copy is followed by one noisy copy per SNR of ``snrs``, then one reverberant copy per
+    reverberation time of ``rt60s``."""
     audio = hashlib.sha256()
     for entry in entries:
         audio.update(repr(sorted(file_identity(entry.audio).items())).encode())
@@ -219,8 +229,13 @@ def _speech_set(
         "features": asdict(features),
         **({"speeds": list(speeds)} if tuple(speeds) != (1.0,) else {}),
         **({"noise_snrs": list(snrs)} if snrs else {}),
+        **({"reverb_rt60s": list(rt60s)} if rt60s else {}),
     }
-    versions = [(speed, snr) for speed in speeds for snr in (None, *snrs)]
+    versions = [
+        (speed, snr, rt60)
+        for speed in speeds
+        for snr, rt60 in [(None, None), *((snr, None) for snr in snrs), *((None, rt60) for rt60 in rt60s)]
+    ]
     paths = [entry.audio for entry in entries]
 
     def build() -> IndexedArray:
@@ -234,12 +249,13 @@ def _speech_set(
             bar = progress.add_task("features", total=len(paths) * len(versions))
             items = (
                 item
-                for speed, snr in versions
+                for speed, snr, rt60 in versions
                 for item in extract_features(
                     paths,
                     features,
                     speed=speed,
                     snr=snr,
+                    rt60=rt60,
                     workers=workers,
                     progress=lambda n: progress.advance(bar, n),
                 )

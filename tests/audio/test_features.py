@@ -70,6 +70,30 @@ def test_matches_librosa(scale: str) -> None:
     np.testing.assert_allclose(ours, np.log(np.maximum(power, 1e-10)).T, atol=2e-3)
 
 
+def test_dynamic_range_floors_quiet_frames_at_the_peak_minus_the_range() -> None:
+    """A tone then near-silence: with a 40 dB range, every energy is the plain one plus the
+    peak energy 40 dB down, so the silent frames sit at that floor and the tone is unchanged."""
+    plain = FeatureConfig(n_mels=40)
+    floored = FeatureConfig(n_mels=40, dynamic_range=40.0)
+    rng = np.random.default_rng(0)
+    samples = np.concatenate([tone(1000.0, 16000), rng.normal(0, 1e-5, 8000)]).astype(np.float32)
+    before = log_mel(torch.from_numpy(samples), plain)
+    after = log_mel(torch.from_numpy(samples), floored)
+    peak = float(before.max())
+    floor = peak - 40.0 * np.log(10) / 10  # 40 dB below the peak, in natural-log units
+    expected = np.log(np.exp(before.double().numpy()) + np.exp(floor))
+    np.testing.assert_allclose(after.double().numpy(), expected, atol=1e-4)
+    silence = after[-20:]  # the last 20 frames (0.2 s) hear only the 1e-5 noise
+    assert float(before[-20:].max()) < floor - 10  # the noise itself is far below the floor
+    np.testing.assert_allclose(silence.numpy(), floor, atol=1e-3)
+    assert abs(float(after.max()) - peak) < 1e-3  # 40 dB down adds 0.01% to the peak
+
+
+def test_dynamic_range_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="dynamic_range"):
+        FeatureConfig(dynamic_range=0.0)
+
+
 def test_filterbank_covers_the_spectrum_once() -> None:
     filters = mel_filterbank(FeatureConfig(n_mels=20))
     # Adjacent HTK triangles overlap so that, between the first and last centres, they sum to 1.

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from seqcli.audio import add_noise, audio_duration, change_speed, iter_audio_blocks, load_audio
+from seqcli.audio import add_noise, add_reverb, audio_duration, change_speed, iter_audio_blocks, load_audio
 from seqcli.errors import SeqcliError
 
 
@@ -46,6 +46,35 @@ def test_noise_perturbation_adds_white_noise_at_the_asked_snr(snr: float) -> Non
     low, high = spectrum[: len(spectrum) // 2].sum(), spectrum[len(spectrum) // 2 :].sum()
     assert high / low == pytest.approx(1.0, abs=0.05)
     assert np.array_equal(noisy, add_noise(clean, snr, np.random.default_rng(1)))
+
+
+@pytest.mark.parametrize("rt60", [0.2, 0.5])
+def test_reverberation_decays_by_60_db_in_rt60_with_as_much_energy_as_the_direct_sound(rt60: float) -> None:
+    rate = 8000
+    click = np.zeros(2 * rate, dtype=np.float32)
+    click[100] = 1.0
+    heard = add_reverb(click, rt60, np.random.default_rng(3), rate).astype(np.float64)
+    assert np.mean(heard**2) == pytest.approx(np.mean(click.astype(np.float64) ** 2), rel=1e-5)
+    assert np.abs(heard[:100]).max() < 1e-6  # nothing before the click
+    response = heard[100:]
+    direct, tail = response[0] ** 2, np.sum(response[1:] ** 2)
+    assert tail / direct == pytest.approx(1.0, rel=1e-4)  # direct-to-reverberant ratio 0 dB
+    # Schroeder's backward integral of the tail, in dB: the line fitted between -5 and -35 dB
+    # (the T30 rule), extended to -60 dB, gives the reverberation time.
+    decay = 10 * np.log10(np.cumsum(response[1:][::-1] ** 2)[::-1] / tail)
+    fitted = (decay <= -5) & (decay >= -35)
+    slope = np.polyfit(np.flatnonzero(fitted) / rate, decay[fitted], 1)[0]  # dB per second
+    assert -60 / slope == pytest.approx(rt60, rel=0.1)
+    assert np.array_equal(heard, add_reverb(click, rt60, np.random.default_rng(3), rate))
+
+
+def test_reverberation_is_a_linear_convolution_that_keeps_the_length() -> None:
+    rate = 8000
+    late = np.zeros(rate, dtype=np.float32)
+    late[-10] = 1.0  # a click 10 samples before the end: its tail is cut, never wrapped round
+    heard = add_reverb(late, 0.3, np.random.default_rng(0), rate)
+    assert heard.shape == (rate,) and heard.dtype == np.float32
+    assert np.abs(heard[:-10]).max() < 1e-6 * np.abs(heard).max()  # FFT rounding, no echo
 
 
 def test_the_container_is_recognised_from_its_bytes(tmp_path: Path) -> None:

@@ -272,7 +272,35 @@ def test_noise_perturbation_adds_a_noisy_copy_per_snr_and_speed(
         assert result.status == 2 and "--noise-perturb" in result.stderr, result.stderr
 
 
-def test_noisy_features_differ_from_clean_ones_and_are_drawn_alike_on_any_thread_count(trained: Path) -> None:
+def test_reverberation_perturbation_adds_a_copy_per_time_after_the_noisy_ones(
+    six_utterances: Path, run_cli, tmp_path
+) -> None:
+    manifest = six_utterances
+    runs = {
+        "reverb": ["--reverb-perturb", "0.3"],
+        "both": ["--reverb-perturb", "0.3,0.6", "--noise-perturb", "20"],
+    }
+    for name, extra in runs.items():
+        result = run_cli("train-asr", manifest, "-o", tmp_path / name, *extra, *ONE_EPOCH)
+        assert result.status == 0, result.stderr
+    steps = {
+        name: next(
+            line for line in run_cli("info", "-m", tmp_path / name).stdout.splitlines() if "trained:" in line
+        )
+        for name in runs
+    }
+    assert steps["reverb"].startswith("trained: 6 steps")  # 6 utterances, 2 versions, 2 a batch
+    assert steps["both"].startswith("trained: 12 steps")  # clean, 20 dB, two rooms
+    saved = json.loads((tmp_path / "both" / "config.json").read_text())["data"]
+    assert saved["reverb_perturb"] == [0.3, 0.6] and saved["noise_perturb"] == [20.0]
+    for bad in ("echo", "0.3,0.3", "0", "5"):
+        result = run_cli("train-asr", manifest, "-o", tmp_path / "bad", "--reverb-perturb", bad, *ONE_EPOCH)
+        assert result.status == 2 and "--reverb-perturb" in result.stderr, result.stderr
+
+
+def test_noisy_and_reverberant_features_differ_from_clean_ones_and_are_drawn_alike_on_any_thread_count(
+    trained: Path,
+) -> None:
     from seqcli.audio import FeatureConfig
     from seqcli.tasks.asr import extract_features
 
@@ -283,6 +311,12 @@ def test_noisy_features_differ_from_clean_ones_and_are_drawn_alike_on_any_thread
     again = list(extract_features(paths, config, snr=10.0, workers=2))
     assert all(np.array_equal(a, b) for a, b in zip(noisy, again, strict=True))
     assert not any(np.array_equal(a, b) for a, b in zip(clean, noisy, strict=True))
+    reverberant = list(extract_features(paths, config, rt60=0.3))
+    assert all(
+        np.array_equal(a, b)
+        for a, b in zip(reverberant, extract_features(paths, config, rt60=0.3, workers=2), strict=True)
+    )
+    assert not any(np.array_equal(a, b) for a, b in zip(clean, reverberant, strict=True))
 
 
 def test_vtlp_warps_the_training_features_and_is_saved_with_the_run(
@@ -299,6 +333,28 @@ def test_vtlp_warps_the_training_features_and_is_saved_with_the_run(
     assert json.loads((runs["vtlp"] / "config.json").read_text())["data"]["vtlp"] == 0.1
     result = run_cli("train-asr", manifest, "-o", tmp_path / "bad", "--vtlp", 0.7, *options)
     assert result.status == 2 and "--vtlp" in result.stderr
+
+
+def test_a_dynamic_range_is_saved_with_the_run_and_used_when_decoding(
+    six_utterances: Path, run_cli, tmp_path
+) -> None:
+    import torch
+
+    from seqcli.tasks.asr_use import load_recogniser
+
+    manifest, options = six_utterances, ONE_EPOCH
+    for name, extra in (("plain", []), ("floored", ["--dynamic-range", 40])):
+        result = run_cli("train-asr", manifest, "-o", tmp_path / name, *extra, *options)
+        assert result.status == 0, result.stderr
+    plain, floored = ((tmp_path / name / "model.safetensors").read_bytes() for name in ("plain", "floored"))
+    assert plain != floored  # the model saw other features
+    assert json.loads((tmp_path / "floored" / "config.json").read_text())["features"]["dynamic_range"] == 40
+    assert load_recogniser(tmp_path / "floored", torch.device("cpu")).features.dynamic_range == 40
+    audio = manifest.parent / manifest.read_text().splitlines()[0].split("\t")[0]
+    result = run_cli("transcribe", "-m", tmp_path / "floored", audio)
+    assert result.status == 0 and len(result.stdout.splitlines()) == 1, result.stderr
+    result = run_cli("train-asr", manifest, "-o", tmp_path / "bad", "--dynamic-range", -3, *options)
+    assert result.status == 2 and "--dynamic-range" in result.stderr, result.stderr
 
 
 def test_evaluate_takes_the_decoders_options_and_refuses_other_tasks_options(
