@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -223,79 +224,69 @@ def six_utterances(trained: Path, tmp_path: Path, monkeypatch) -> Path:
 ONE_EPOCH = [*TRAIN, "--batch-size", 2, "--epochs", 1]
 
 
+def _steps_and_data(run_cli, manifest: Path, tmp_path: Path, runs: dict[str, list]) -> dict[str, tuple]:
+    """Train one epoch per named run; its steps (2 utterances a batch, so the copies show)
+    and the data settings saved with it."""
+    found = {}
+    for name, extra in runs.items():
+        result = run_cli("train-asr", manifest, "-o", tmp_path / name, *extra, *ONE_EPOCH)
+        assert result.status == 0, result.stderr
+        # too short a run to log a line: info reads the weights' step
+        info = run_cli("info", "-m", tmp_path / name).stdout
+        steps = int(re.search(r"trained: (\d+) steps", info).group(1))
+        found[name] = steps, json.loads((tmp_path / name / "config.json").read_text())["data"]
+    return found
+
+
+def _refused(run_cli, manifest: Path, tmp_path: Path, option: str, values: tuple[str, ...]) -> None:
+    for value in values:
+        result = run_cli("train-asr", manifest, "-o", tmp_path / "bad", option, value, *ONE_EPOCH)
+        assert result.status == 2 and option in result.stderr, result.stderr
+
+
 def test_speed_perturbation_adds_a_copy_of_the_training_set_per_factor(
     six_utterances: Path, run_cli, tmp_path
 ) -> None:
-    manifest, options = six_utterances, ONE_EPOCH
-    plain = run_cli("train-asr", manifest, "-o", tmp_path / "plain", *options)
-    perturbed = run_cli(
-        "train-asr", manifest, "-o", tmp_path / "sp", "--speed-perturb", "0.9,1.0,1.1", *options
-    )
-    assert plain.status == 0 and perturbed.status == 0, plain.stderr + perturbed.stderr
-
-    def trained(run: Path) -> str:  # too short a run to log a line: info reads the weights' step
-        return next(
-            line for line in run_cli("info", "-m", run).stdout.splitlines() if line.startswith("trained:")
-        )
-
-    assert trained(tmp_path / "plain").startswith("trained: 3 steps")
-    assert trained(tmp_path / "sp").startswith("trained: 9 steps")
-    saved = json.loads((tmp_path / "sp" / "config.json").read_text())["data"]
-    assert saved["speed_perturb"] == [0.9, 1.0, 1.1]
-    result = run_cli("train-asr", manifest, "-o", tmp_path / "bad", "--speed-perturb", "fast", *options)
-    assert result.status == 2 and "--speed-perturb" in result.stderr
+    runs = {"plain": [], "sp": ["--speed-perturb", "0.9,1.0,1.1"]}
+    found = _steps_and_data(run_cli, six_utterances, tmp_path, runs)
+    assert found["plain"][0] == 3 and found["sp"][0] == 9  # 6 utterances, 2 a batch, per copy
+    assert found["sp"][1]["speed_perturb"] == [0.9, 1.0, 1.1]
+    _refused(run_cli, six_utterances, tmp_path, "--speed-perturb", ("fast",))
 
 
-def test_noise_perturbation_adds_a_noisy_copy_per_snr_and_speed(
-    six_utterances: Path, run_cli, tmp_path
+# option: its runs, the steps each takes (6 utterances, 2 a batch: 3 per copy), the data
+# settings saved with the run "both", and values refused
+PERTURBATIONS = {
+    "--noise-perturb": (
+        {
+            "noise": ["--noise-perturb", "20,10"],
+            "both": ["--noise-perturb", "15", "--speed-perturb", "0.9,1.0"],
+        },
+        {"noise": 9, "both": 12},  # clean + 2 SNRs; 2 speeds x (clean + 15 dB)
+        {"noise_perturb": [15.0], "speed_perturb": [0.9, 1.0]},
+        ("loud", "10,10", "90"),
+    ),
+    "--reverb-perturb": (
+        {
+            "reverb": ["--reverb-perturb", "0.3"],
+            "both": ["--reverb-perturb", "0.3,0.6", "--noise-perturb", "20"],
+        },
+        {"reverb": 6, "both": 12},  # clean + 1 room; clean, 20 dB and 2 rooms
+        {"reverb_perturb": [0.3, 0.6], "noise_perturb": [20.0]},
+        ("echo", "0.3,0.3", "0", "5"),
+    ),
+}
+
+
+@pytest.mark.parametrize("option", sorted(PERTURBATIONS))
+def test_noise_and_reverberation_add_a_copy_per_setting_and_speed(
+    option: str, six_utterances: Path, run_cli, tmp_path
 ) -> None:
-    manifest = six_utterances
-    runs = {
-        "noise": ["--noise-perturb", "20,10"],
-        "both": ["--noise-perturb", "15", "--speed-perturb", "0.9,1.0"],
-    }
-    for name, extra in runs.items():
-        result = run_cli("train-asr", manifest, "-o", tmp_path / name, *extra, *ONE_EPOCH)
-        assert result.status == 0, result.stderr
-    steps = {
-        name: next(
-            line for line in run_cli("info", "-m", tmp_path / name).stdout.splitlines() if "trained:" in line
-        )
-        for name in runs
-    }
-    assert steps["noise"].startswith("trained: 9 steps")  # 6 utterances, 3 versions, 2 a batch
-    assert steps["both"].startswith("trained: 12 steps")  # 2 speeds x (clean + 15 dB)
-    saved = json.loads((tmp_path / "noise" / "config.json").read_text())["data"]
-    assert saved["noise_perturb"] == [20.0, 10.0]
-    for bad in ("loud", "10,10", "90"):
-        result = run_cli("train-asr", manifest, "-o", tmp_path / "bad", "--noise-perturb", bad, *ONE_EPOCH)
-        assert result.status == 2 and "--noise-perturb" in result.stderr, result.stderr
-
-
-def test_reverberation_perturbation_adds_a_copy_per_time_after_the_noisy_ones(
-    six_utterances: Path, run_cli, tmp_path
-) -> None:
-    manifest = six_utterances
-    runs = {
-        "reverb": ["--reverb-perturb", "0.3"],
-        "both": ["--reverb-perturb", "0.3,0.6", "--noise-perturb", "20"],
-    }
-    for name, extra in runs.items():
-        result = run_cli("train-asr", manifest, "-o", tmp_path / name, *extra, *ONE_EPOCH)
-        assert result.status == 0, result.stderr
-    steps = {
-        name: next(
-            line for line in run_cli("info", "-m", tmp_path / name).stdout.splitlines() if "trained:" in line
-        )
-        for name in runs
-    }
-    assert steps["reverb"].startswith("trained: 6 steps")  # 6 utterances, 2 versions, 2 a batch
-    assert steps["both"].startswith("trained: 12 steps")  # clean, 20 dB, two rooms
-    saved = json.loads((tmp_path / "both" / "config.json").read_text())["data"]
-    assert saved["reverb_perturb"] == [0.3, 0.6] and saved["noise_perturb"] == [20.0]
-    for bad in ("echo", "0.3,0.3", "0", "5"):
-        result = run_cli("train-asr", manifest, "-o", tmp_path / "bad", "--reverb-perturb", bad, *ONE_EPOCH)
-        assert result.status == 2 and "--reverb-perturb" in result.stderr, result.stderr
+    runs, steps, saved, bad = PERTURBATIONS[option]
+    found = _steps_and_data(run_cli, six_utterances, tmp_path, runs)
+    assert {name: found[name][0] for name in runs} == steps
+    assert {key: found["both"][1][key] for key in saved} == saved
+    _refused(run_cli, six_utterances, tmp_path, option, bad)
 
 
 def test_noisy_and_reverberant_features_differ_from_clean_ones_and_are_drawn_alike_on_any_thread_count(
