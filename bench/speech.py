@@ -4,6 +4,7 @@ decoder buys, and the real-time factor of ``seqcli transcribe``.
     python bench/speech.py digits      # FSDD connected digits: seen speakers, held-out speaker
     python bench/speech.py digits --held-out george   # another of the five speakers kept out
     python bench/speech.py digits --synthetic 3000    # plus 3,000 utterances of espeak-ng voices
+    python bench/speech.py ensemble --runs A,B,C --label ens3   # digits runs A, B, C heard together
     python bench/speech.py sentences   # espeak-ng Multi30k sentences: greedy, beam, beam + LM
     python bench/speech.py rtf [--set sentences]   # transcribe's time / audio duration (run alone)
 
@@ -158,6 +159,34 @@ def digits(
     save(name, record)
 
 
+def ensemble(scale: str, labels: list[str], label: str, held_out: str) -> None:
+    """The digits runs ``run-LABEL`` of ``labels`` (each trained by ``digits --label``) heard
+    together: their per-frame probabilities averaged (``--ensemble``), then decoded as one
+    model's, with the decoders of :func:`digits` that search (greedy decoding of an ensemble
+    is refused: see docs/speech.md)."""
+    fold = "" if held_out == HELD_OUT else f"heldout-{held_out}"
+    data = SPEECH / "-".join(filter(None, ["digits", scale, fold]))
+    runs = [data / f"run-{name}" for name in labels]
+    lm, lexicon = data / "char-lm", data / "digits.txt"
+    missing = [path for path in (*runs, lm, lexicon) if not path.exists()]
+    if missing:
+        sys.exit(f"missing {', '.join(map(str, missing))}: train each run with digits --label first")
+    together = ("ensemble", tuple(runs[1:]))
+    fused = ("beam", 16, "lm", lm, "lm_weight", 0.5, "word_bonus", 1.0)
+    record: dict = {"scale": scale, "label": label, "held_out": held_out, "runs": labels}
+    for figure, manifest in (("dev", "dev"), ("seen_speakers", "test"), ("held_out_speaker", "heldout")):
+        record[f"{figure}_beam16"] = evaluate(runs[0], data / f"{manifest}.tsv", *together, "beam", 16)
+        record[f"{figure}_beam16_lm"] = evaluate(runs[0], data / f"{manifest}.tsv", *together, *fused)
+        record[f"{figure}_beam16_lm_lexicon"] = evaluate(
+            runs[0], data / f"{manifest}.tsv", *together, *fused, "lexicon", lexicon
+        )
+    record["held_out_speaker_beam16_lexicon"] = evaluate(
+        runs[0], data / "heldout.tsv", *together, "beam", 16, "lexicon", lexicon
+    )
+    print(json.dumps(record, indent=2))
+    save("-".join(filter(None, ["speech-digits", scale if scale != "full" else "", fold, label])), record)
+
+
 def error_kinds(run: Path, manifest: Path) -> dict[str, int]:
     """Greedy word errors on ``manifest`` by kind: a digit heard as another digit, a word
     misspelt (no digit at all, what a lexicon or an LM can repair), deletions, insertions."""
@@ -284,7 +313,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("figure", choices=["digits", "sentences", "rtf"])
+    parser.add_argument("figure", choices=["digits", "ensemble", "sentences", "rtf"])
     parser.add_argument("--scale", choices=sorted(SCALES), default="full")
     parser.add_argument("--epochs", type=int, help="digits, sentences: train this many epochs instead")
     parser.add_argument("--evaluate-only", action="store_true", help="digits: evaluate the existing run")
@@ -295,6 +324,7 @@ def main() -> None:
     parser.add_argument(
         "--synthetic", type=int, default=0, help="digits: espeak-ng utterances added to training"
     )
+    parser.add_argument("--runs", default="", help="ensemble: comma-separated labels of digits runs")
     parser.add_argument("--run", type=Path, help="rtf: the recogniser to time (default: the set's run)")
     parser.add_argument(
         "--set", default="digits", choices=["digits", "sentences"], help="rtf: whose test files"
@@ -308,6 +338,10 @@ def main() -> None:
             args.scale, args.epochs, args.evaluate_only, args.extra.split(), args.label, args.held_out,
             args.synthetic,
         )  # fmt: skip
+    elif args.figure == "ensemble":
+        if not args.runs or not args.label:
+            sys.exit("ensemble needs --runs A,B,... and a --label for its results")
+        ensemble(args.scale, args.runs.split(","), args.label, args.held_out)
     elif args.figure == "sentences":
         sentences(args.scale, args.epochs, args.extra.split())
     else:

@@ -188,6 +188,7 @@ def transcribe(
             show_default=False,
         ),
     ] = None,
+    ensemble: o.Ensemble = None,
     timestamps: Annotated[
         bool, typer.Option(help="With --format jsonl: words with start/end seconds.")
     ] = False,
@@ -218,7 +219,7 @@ def transcribe(
 
     configure_threads(threads)
     torch_device = resolve_device(device)
-    loaded = load_recogniser(model, torch_device)
+    loaded = load_recogniser(model, torch_device, ensemble=ensemble or ())
     fusion = language_model_fusion(lm, torch_device, weight=lm_weight) if lm is not None else None
     options = DecodeOptions(
         beam=beam,

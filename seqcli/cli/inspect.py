@@ -83,6 +83,7 @@ def evaluate(
             help="Speech recogniser: a file of the only words that may be written.", show_default=False
         ),
     ] = None,
+    ensemble: o.Ensemble = None,
     output_format: o.OutputFormat = "text",
     encoding_errors: o.EncodingErrors = "strict",
     device: o.Device = "auto",
@@ -116,6 +117,7 @@ def evaluate(
             "lm_weight": lm_weight,
             "word_bonus": word_bonus,
             "lexicon": lexicon,
+            "ensemble": tuple(ensemble) if ensemble else None,
         },
     )
     evaluation = evaluate_checkpoint(model, request)

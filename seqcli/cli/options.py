@@ -162,3 +162,12 @@ Compile = Annotated[
 ]
 Overwrite = Annotated[bool, typer.Option(help="Replace the run already in --output.")]
 Amp = Annotated[bool, typer.Option(help="bf16 autocast (CUDA only; ignored on CPU).")]
+Ensemble = Annotated[
+    list[Path] | None,
+    typer.Option(
+        help="Speech recogniser: another train-asr run that listens with -m (repeat for more); the "
+        "decoder reads the mean of their per-frame probabilities (same units, rate and frames).",
+        show_default=False,
+        metavar="RUN",
+    ),
+]

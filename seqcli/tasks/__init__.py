@@ -57,7 +57,7 @@ TASKS: dict[str, TaskEntry] = {
             "speech recogniser (CTC)",
             Metric("wer", "min"),
             "seqcli.tasks.asr_use",
-            options=("beam", "lm", "lm_weight", "word_bonus", "lexicon"),
+            options=("beam", "lm", "lm_weight", "word_bonus", "lexicon", "ensemble"),
         ),
     )
 }

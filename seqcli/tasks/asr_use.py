@@ -5,11 +5,16 @@ whatever its length; each block is normalised, recognised and decoded on its own
 texts are joined. A word spoken across a block boundary may be split in two, which is the
 price of the bound. Audio shorter than one output frame of the model (``subsampling``
 feature frames) gives an empty transcript.
+
+Several recognisers of the same units can listen together (an ensemble, ``--ensemble``):
+each computes its own features and per-frame probabilities, and the decoder reads the mean
+of those probabilities, frame by frame (posterior averaging).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +40,7 @@ __all__ = [
     "Word",
     "decode_options",
     "evaluate",
+    "hear",
     "info_sections",
     "language_model_fusion",
     "load_lexicon",
@@ -57,6 +63,7 @@ class LoadedRecogniser:
     device: torch.device
     token_texts: list[str]
     filters: Tensor
+    partners: tuple[LoadedRecogniser, ...] = ()  # recognisers heard together with this one
 
     @property
     def frame_seconds(self) -> float:
@@ -117,7 +124,27 @@ def build_model(config: dict[str, Any]) -> AcousticModel:
     return AcousticModel(AcousticModelConfig(**config["model"]))
 
 
-def load_recogniser(run_dir: Path, device: torch.device) -> LoadedRecogniser:
+def load_recogniser(
+    run_dir: Path, device: torch.device, *, ensemble: Sequence[Path] = ()
+) -> LoadedRecogniser:
+    """The recogniser of ``run_dir``; with ``ensemble``, those runs listen with it. They must
+    write the same units from audio at the same rate, one output frame per as many seconds."""
+    loaded = _load_one(run_dir, device)
+    partners = tuple(_load_one(Path(other), device) for other in ensemble)
+    for other, partner in zip(ensemble, partners, strict=True):
+        if partner.token_texts != loaded.token_texts:
+            raise SeqcliError(f"--ensemble {other}: it writes other units than {run_dir}")
+        mine = (loaded.features.sample_rate, loaded.frame_seconds)
+        theirs = (partner.features.sample_rate, partner.frame_seconds)
+        if theirs != mine:
+            raise SeqcliError(
+                f"--ensemble {other}: {theirs[0]} Hz audio and {theirs[1]} s frames, "
+                f"where {run_dir} has {mine[0]} Hz and {mine[1]} s"
+            )
+    return dataclasses.replace(loaded, partners=partners)
+
+
+def _load_one(run_dir: Path, device: torch.device) -> LoadedRecogniser:
     config = checkpoint.read_config(run_dir, task=TASK)
     tokenizer = load_tokenizer(run_dir)
     try:
@@ -184,6 +211,38 @@ def recognise(loaded: LoadedRecogniser, features: Sequence[Tensor]) -> list[tupl
     return [(log_probs[row, :n].cpu(), int(n)) for row, n in enumerate(frames.tolist())]
 
 
+def hear(
+    loaded: LoadedRecogniser, waveforms: Sequence[np.ndarray], *, max_frames: int = 20_000
+) -> list[Tensor]:
+    """Per-frame log-probs ``(T', V)`` of each waveform (at the model's rate), recognised in
+    length-sorted batches of at most ``max_frames`` feature frames. With partners, the log of
+    the mean of every member's probabilities: each member computes its own features."""
+    heard = [_hear_one(member, waveforms, max_frames) for member in (loaded, *loaded.partners)]
+    if len(heard) == 1:
+        return heard[0]
+    averaged = []
+    for outputs in zip(*heard, strict=True):
+        frames = min(output.size(0) for output in outputs)
+        stacked = torch.stack([output[:frames] for output in outputs])
+        averaged.append(torch.logsumexp(stacked, dim=0) - math.log(len(outputs)))
+    return averaged
+
+
+def _hear_one(loaded: LoadedRecogniser, waveforms: Sequence[np.ndarray], max_frames: int) -> list[Tensor]:
+    features = [utterance_features(samples, loaded.features, loaded.filters) for samples in waveforms]
+    heard: list[Tensor] = [torch.empty(0)] * len(features)
+    order = sorted(range(len(features)), key=lambda i: features[i].size(0))
+    batch: list[int] = []
+    for position, index in enumerate(order):
+        batch.append(index)
+        last = position == len(order) - 1
+        if last or (len(batch) + 1) * features[order[position + 1]].size(0) > max_frames:
+            for i, (log_probs, _) in zip(batch, recognise(loaded, [features[i] for i in batch]), strict=True):
+                heard[i] = log_probs
+            batch = []
+    return heard
+
+
 def decode(loaded: LoadedRecogniser, log_probs: Tensor, options: DecodeOptions) -> CTCHypothesis:
     """The best hypothesis for one utterance's ``(T', V)`` log-probs."""
     if options.beam == 1 and options.fusion is None and options.lexicon is None:
@@ -200,6 +259,7 @@ def decode(loaded: LoadedRecogniser, log_probs: Tensor, options: DecodeOptions) 
 
 def transcribe_file(loaded: LoadedRecogniser, path: Path, options: DecodeOptions) -> Transcript:
     """The transcript of one file, read block by block (see module docstring)."""
+    _check_ensemble(loaded, options)
     rate = loaded.features.sample_rate
     texts: list[str] = []
     words: list[Word] = []
@@ -214,9 +274,17 @@ def transcribe_file(loaded: LoadedRecogniser, path: Path, options: DecodeOptions
     return Transcript(str(path), " ".join(text for text in texts if text), words, offset / rate)
 
 
+def _check_ensemble(loaded: LoadedRecogniser, options: DecodeOptions) -> None:
+    # Members put their spikes on nearby frames, not the same one: between them the mean's
+    # blank wins every frame, so a beam of one (greedy) drops words that a wider beam keeps.
+    if loaded.partners and options.beam < 2:
+        raise SeqcliError(
+            "--ensemble: decode with --beam (16, say); greedy decoding of averaged CTC outputs drops words"
+        )
+
+
 def _decode_block(loaded: LoadedRecogniser, samples: np.ndarray, options: DecodeOptions) -> CTCHypothesis:
-    features = utterance_features(samples, loaded.features, loaded.filters)
-    [(log_probs, _)] = recognise(loaded, [features])
+    [log_probs] = hear(loaded, [samples])
     return decode(loaded, log_probs, options)
 
 
@@ -266,7 +334,7 @@ def evaluate(run_dir: Path, request: EvalRequest) -> Evaluation:
     if not entries:
         raise SeqcliError(f"{manifest}: the manifest lists no utterances")
     device = torch.device(request.device)
-    loaded = load_recogniser(run_dir, device)
+    loaded = load_recogniser(run_dir, device, ensemble=request.options.get("ensemble") or ())
     options = decode_options(loaded, request.options)
     hypotheses = transcribe_batch(loaded, [entry.audio for entry in entries], options)
     rates = error_rates([entry.text for entry in entries], hypotheses)
@@ -301,23 +369,15 @@ def transcribe_batch(
     loaded: LoadedRecogniser, paths: Sequence[Path], options: DecodeOptions, *, max_frames: int = 20_000
 ) -> list[str]:
     """Texts of many short files, recognised in length-sorted batches (for evaluation)."""
-    features = []
-    for path in paths:
-        samples = load_audio(path, loaded.features.sample_rate)
-        features.append(utterance_features(samples, loaded.features, loaded.filters))
-    texts = [""] * len(paths)
-    order = sorted(range(len(paths)), key=lambda i: features[i].size(0))
-    batch: list[int] = []
-    for position, index in enumerate(order):
-        batch.append(index)
-        last = position == len(order) - 1
-        if last or (len(batch) + 1) * features[order[position + 1]].size(0) > max_frames:
-            outputs = recognise(loaded, [features[i] for i in batch])
-            for i, (log_probs, _) in zip(batch, outputs, strict=True):
-                if features[i].size(0) >= loaded.model.config.subsampling:
-                    texts[i] = loaded.tokenizer.decode(decode(loaded, log_probs, options).tokens)
-            batch = []
-    return texts
+    _check_ensemble(loaded, options)
+    waveforms = [load_audio(path, loaded.features.sample_rate) for path in paths]
+    heard = hear(loaded, waveforms, max_frames=max_frames)
+    return [
+        loaded.tokenizer.decode(decode(loaded, log_probs, options).tokens)
+        if loaded.features.num_frames(samples.shape[0]) >= loaded.model.config.subsampling
+        else ""
+        for samples, log_probs in zip(waveforms, heard, strict=True)
+    ]
 
 
 def info_sections(run_dir: Path, config: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -376,3 +376,37 @@ def test_evaluate_takes_the_decoders_options_and_refuses_other_tasks_options(
         assert result.status == 2 and message in result.stderr, result.stderr
     result = run_cli("transcribe", "-m", run, "--word-bonus", 1.0, trained / "audio" / "valid-0.wav")
     assert result.status == 2 and "--word-bonus applies to beam search" in result.stderr
+
+
+def test_an_ensemble_decodes_the_mean_of_its_members_probabilities(
+    trained: Path, run_cli, tmp_path: Path, monkeypatch
+) -> None:
+    import torch
+
+    from seqcli.audio import load_audio
+    from seqcli.tasks.asr_use import hear, load_recogniser
+
+    monkeypatch.setenv("SEQCLI_CACHE_DIR", str(tmp_path / "cache"))
+    run, train, valid = trained / "run", trained / "train.tsv", trained / "valid.tsv"
+    for name, extra in (("partner", ["--seed", 7]), ("coarser", ["--subsampling", 4])):
+        result = run_cli("train-asr", train, "-o", tmp_path / name, *TRAIN, *extra, "--epochs", 1)
+        assert result.status == 0, result.stderr
+    cpu = torch.device("cpu")
+    alone, partner = load_recogniser(run, cpu), load_recogniser(tmp_path / "partner", cpu)
+    together = load_recogniser(run, cpu, ensemble=[tmp_path / "partner"])
+    paths = [trained / line.split("\t")[0] for line in valid.read_text().splitlines()[:3]]
+    waveforms = [load_audio(path, alone.features.sample_rate) for path in paths]
+    for mine, theirs, mean in zip(
+        hear(alone, waveforms), hear(partner, waveforms), hear(together, waveforms), strict=True
+    ):
+        expected = torch.log((mine.exp() + theirs.exp()) / 2)
+        assert not torch.allclose(mine, theirs, atol=1e-3)  # two different models
+        torch.testing.assert_close(mean, expected, atol=1e-5, rtol=1e-5)
+    result = run_cli("evaluate", "-m", run, valid, "--ensemble", tmp_path / "partner", "--beam", 4)
+    assert result.status == 0 and result.stdout.splitlines()[-1].startswith("wer "), result.stderr
+    result = run_cli("transcribe", "-m", run, "--ensemble", tmp_path / "partner", "--beam", 4, paths[0])
+    assert result.status == 0 and result.stdout.startswith(f"{paths[0]}\t"), result.stderr
+    result = run_cli("transcribe", "-m", run, "--ensemble", tmp_path / "partner", paths[0])
+    assert result.status == 2 and "--ensemble: decode with --beam" in result.stderr, result.stderr
+    result = run_cli("transcribe", "-m", run, "--ensemble", tmp_path / "coarser", "--beam", 4, paths[0])
+    assert result.status == 2 and f"--ensemble {tmp_path / 'coarser'}" in result.stderr, result.stderr
