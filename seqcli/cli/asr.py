@@ -139,12 +139,8 @@ def train_asr(
             batch_size=batch_size,
             specaugment=specaugment,
             speed_perturb=_factors(speed_perturb, "--speed-perturb", "0.9,1.0,1.1"),
-            noise_perturb=_factors(noise_perturb, "--noise-perturb", "20,10")
-            if noise_perturb.strip()
-            else (),
-            reverb_perturb=_factors(reverb_perturb, "--reverb-perturb", "0.3,0.6")
-            if reverb_perturb.strip()
-            else (),
+            noise_perturb=_factors(noise_perturb, "--noise-perturb", "20,10"),
+            reverb_perturb=_factors(reverb_perturb, "--reverb-perturb", "0.3,0.6"),
             vtlp=vtlp,
             workers=workers,
         ),
@@ -156,6 +152,9 @@ def train_asr(
 
 
 def _factors(text: str, option: str, example: str) -> tuple[float, ...]:
+    """Comma-separated numbers; a blank text is none."""
+    if not text.strip():
+        return ()
     try:
         return tuple(float(part) for part in text.split(","))
     except ValueError:

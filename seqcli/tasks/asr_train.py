@@ -42,6 +42,19 @@ __all__ = ["SpeechData", "train_recogniser"]
 UNITS = ("char", "bpe", "unigram")
 
 
+def _distinct_in_range(
+    values: Sequence[float], name: str, what: str, low: float, high: float
+) -> tuple[float, ...]:
+    """``values`` as floats, each within [low, high] and none twice, else an error naming the
+    option (``name`` with dashes)."""
+    option, values = "--" + name.replace("_", "-"), tuple(float(value) for value in values)
+    if not all(low <= value <= high for value in values):
+        raise SeqcliError(f"{option} takes {what} between {low:g} and {high:g}, got {values}")
+    if len(set(values)) != len(values):
+        raise SeqcliError(f"{option} lists a value twice: {values}")
+    return values
+
+
 @dataclass(frozen=True)
 class SpeechData:
     """How transcripts become units and utterances become batches."""
@@ -58,25 +71,14 @@ class SpeechData:
     workers: int = 1
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "speed_perturb", tuple(float(f) for f in self.speed_perturb))
-        if not self.speed_perturb or not all(0.5 <= f <= 2.0 for f in self.speed_perturb):
-            raise SeqcliError(
-                f"--speed-perturb takes speed factors between 0.5 and 2, got {self.speed_perturb}"
-            )
-        if len(set(self.speed_perturb)) != len(self.speed_perturb):
-            raise SeqcliError(f"--speed-perturb lists a factor twice: {self.speed_perturb}")
-        object.__setattr__(self, "noise_perturb", tuple(float(f) for f in self.noise_perturb))
-        if not all(-10.0 <= snr <= 60.0 for snr in self.noise_perturb):
-            raise SeqcliError(f"--noise-perturb takes SNRs between -10 and 60 dB, got {self.noise_perturb}")
-        if len(set(self.noise_perturb)) != len(self.noise_perturb):
-            raise SeqcliError(f"--noise-perturb lists an SNR twice: {self.noise_perturb}")
-        object.__setattr__(self, "reverb_perturb", tuple(float(f) for f in self.reverb_perturb))
-        if not all(0.05 <= rt60 <= 3.0 for rt60 in self.reverb_perturb):
-            raise SeqcliError(
-                f"--reverb-perturb takes reverberation times between 0.05 and 3 s, got {self.reverb_perturb}"
-            )
-        if len(set(self.reverb_perturb)) != len(self.reverb_perturb):
-            raise SeqcliError(f"--reverb-perturb lists a time twice: {self.reverb_perturb}")
+        for name, what, low, high in (
+            ("speed_perturb", "speed factors", 0.5, 2.0),
+            ("noise_perturb", "SNRs (dB)", -10.0, 60.0),
+            ("reverb_perturb", "reverberation times (s)", 0.05, 3.0),
+        ):
+            object.__setattr__(self, name, _distinct_in_range(getattr(self, name), name, what, low, high))
+        if not self.speed_perturb:
+            raise SeqcliError("--speed-perturb needs at least one speed factor (1.0: the audio as it is)")
         if not 0.0 <= self.vtlp < 0.5:
             raise SeqcliError(f"--vtlp takes a warp between 0 (off) and 0.5, got {self.vtlp}")
         if self.units not in UNITS:
