@@ -165,8 +165,13 @@ def gensim_reads_ours(run_dir: Path, work: Path) -> bool:
 
 
 def bench(args: argparse.Namespace) -> dict:
+    """Every configuration and seed of ``args``, in a scratch directory removed at the end
+    (corpus, token caches and runs: several hundred MB)."""
+    with tempfile.TemporaryDirectory(prefix="seqcli-emb-") as scratch:
+        return _bench(args, Path(scratch))
 
-    work = Path(tempfile.mkdtemp(prefix="seqcli-emb-"))
+
+def _bench(args: argparse.Namespace, work: Path) -> dict:
     corpus = work / "corpus.txt"
     words = build_corpus(corpus, args.words)
     print(f"corpus: {words:,} words, {corpus}", file=sys.stderr)

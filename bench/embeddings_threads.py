@@ -87,16 +87,17 @@ def main() -> None:
     args = parser.parse_args()
     if not (bench.DATA / bench.CORPORA[0]).is_file():
         sys.exit(f"{bench.DATA} is missing: the bench needs ../shared/data")
-    work = Path(tempfile.mkdtemp(prefix="seqcli-emb-threads-"))
-    corpus = work / "corpus.txt"
-    bench.build_corpus(corpus, None)
-    bench._warm_up(work, 2)
-    if args.mode == "alternate":
-        alternate(corpus, work, args.configs)
-    elif args.mode == "pages":
-        pages(corpus, work, args.configs)
-    else:
-        blocks(corpus, work, args.configs, args.seeds)
+    with tempfile.TemporaryDirectory(prefix="seqcli-emb-threads-") as scratch:
+        work = Path(scratch)
+        corpus = work / "corpus.txt"
+        bench.build_corpus(corpus, None)
+        bench._warm_up(work, 2)
+        if args.mode == "alternate":
+            alternate(corpus, work, args.configs)
+        elif args.mode == "pages":
+            pages(corpus, work, args.configs)
+        else:
+            blocks(corpus, work, args.configs, args.seeds)
 
 
 if __name__ == "__main__":
