@@ -216,8 +216,16 @@ def hear(
 ) -> list[Tensor]:
     """Per-frame log-probs ``(T', V)`` of each waveform (at the model's rate), recognised in
     length-sorted batches of at most ``max_frames`` feature frames. With partners, the log of
-    the mean of every member's probabilities: each member computes its own features."""
-    heard = [_hear_one(member, waveforms, max_frames) for member in (loaded, *loaded.partners)]
+    the mean of every member's probabilities: members with the same feature settings (seeds
+    of one recipe, say) share one computation of the features."""
+    features: dict[FeatureConfig, list[Tensor]] = {}
+    heard = []
+    for member in (loaded, *loaded.partners):
+        if member.features not in features:
+            features[member.features] = [
+                utterance_features(samples, member.features, member.filters) for samples in waveforms
+            ]
+        heard.append(_recognise_sorted(member, features[member.features], max_frames))
     if len(heard) == 1:
         return heard[0]
     averaged = []
@@ -228,8 +236,7 @@ def hear(
     return averaged
 
 
-def _hear_one(loaded: LoadedRecogniser, waveforms: Sequence[np.ndarray], max_frames: int) -> list[Tensor]:
-    features = [utterance_features(samples, loaded.features, loaded.filters) for samples in waveforms]
+def _recognise_sorted(loaded: LoadedRecogniser, features: Sequence[Tensor], max_frames: int) -> list[Tensor]:
     heard: list[Tensor] = [torch.empty(0)] * len(features)
     order = sorted(range(len(features)), key=lambda i: features[i].size(0))
     batch: list[int] = []
