@@ -22,7 +22,8 @@ Sentences of one batch finish at different steps, and a finished sentence's k ro
 otherwise be computed until the last one ends. When a ``context`` is given (what the step
 reads besides the state, such as encoder outputs: ``step(tokens, state, context)``), beam
 search drops each sentence from the batch as soon as it is finished, so the step runs on
-live sentences only; the results are the same.
+live sentences only, and runs the first step once per sentence rather than once per beam
+(all k beams start as the same ``<bos>``); the results are the same.
 """
 
 from __future__ import annotations
@@ -128,7 +129,8 @@ def beam_search(
     dimension for :func:`~seqcli.decode.search.reorder_state` (1: PyTorch's recurrent layout;
     0: batch-first state). ``context``, if given, is passed as ``step(tokens, state,
     context)``: batch-first tensors with the same ``B * beam_size`` rows, equal within a
-    sentence's beams, that search shrinks with the batch (see the module docstring).
+    sentence's beams, that search shrinks with the batch and gives one row per sentence
+    at the first step, with B rows of everything else (see the module docstring).
     """
     _check_lengths(max_lengths)
     if beam_size < 1:
@@ -137,16 +139,23 @@ def beam_search(
         raise ValueError(f"nbest must be between 1 and beam_size ({beam_size}), got {nbest}")
     search = _BeamSearch(beam_size, eos_id, max_lengths, length_penalty, record is not None)
     batch, device = max_lengths.numel(), max_lengths.device
-    state = reorder_state(
-        state, torch.arange(batch, device=device).repeat_interleave(beam_size), dim=batch_dim
-    )
-    tokens = torch.full((batch * beam_size,), bos_id, dtype=torch.long, device=device)
-    for _ in range(search.max_length):
+    # With a context, the first step runs once per sentence (its k beams are the same
+    # <bos> prefix) and its results are repeated; without one, ``step`` wants B*k rows.
+    once = 1 if context is not None else beam_size
+    tokens = torch.full((batch * once,), bos_id, dtype=torch.long, device=device)
+    state = reorder_state(state, torch.arange(batch, device=device).repeat_interleave(once), dim=batch_dim)
+    if context is not None:
+        first_context = reorder_state(context, torch.arange(batch, device=device) * beam_size, dim=0)
+    for t in range(search.max_length):
         if context is None:
             log_probs, state = step(tokens, state)  # (B*k, V)
         else:
-            log_probs, state = step(tokens, state, context)
-        tokens, index = search.advance(log_probs, None if record is None else record(state))
+            log_probs, state = step(tokens, state, first_context if t == 0 else context)
+        step_trace = None if record is None else record(state)
+        if t == 0 and once == 1:
+            log_probs = log_probs.repeat_interleave(beam_size, dim=0)  # (B, V) -> (B*k, V)
+            step_trace = None if step_trace is None else step_trace.repeat_interleave(beam_size, dim=0)
+        tokens, index = search.advance(log_probs, step_trace)
         done = int(search.done.sum())  # the one host sync per step
         if done == search.done.numel():
             break
@@ -154,6 +163,8 @@ def beam_search(
             rows = search.drop_finished()  # (B'*k,) the rows that go on
             tokens, index = tokens[rows], index[rows]
             context = reorder_state(context, rows, dim=0)
+        if t == 0 and once == 1:
+            index = index // beam_size  # the state has one row per sentence
         state = reorder_state(state, index, dim=batch_dim)
     return search.results(nbest)
 
@@ -203,9 +214,14 @@ class _BeamSearch:
             forced = torch.full_like(log_probs, float("-inf"))
             forced[:, :, self.eos_id] = log_probs[:, :, self.eos_id]
             log_probs = torch.where(at_limit[:, None, None], forced, log_probs)
-        candidates = (self.scores[:, :, None] + log_probs).view(batch, k * vocab)
+        # The 2k best extensions of a sentence are among its beams' 2k best tokens each (a
+        # beam's score is the same for all its tokens), so the beam scores are added to
+        # those (B, k, 2k) only, not to all (B, k, V) log-probabilities.
+        row_scores, row_words = log_probs.topk(min(2 * k, vocab), dim=2)  # (B, k, 2k')
+        candidates = (self.scores[:, :, None] + row_scores).view(batch, -1)
         top_scores, top_ids = candidates.topk(min(2 * k, k * vocab), dim=1)  # (B, 2k) best first
-        beams, words = top_ids // vocab, top_ids % vocab  # parent beam and new token
+        beams = top_ids // row_scores.size(2)  # parent beam
+        words = row_words.view(batch, -1).gather(1, top_ids)  # new token
         history = torch.cat([_gather(self.history, beams), words[:, :, None]], dim=2)  # (B, 2k, t+1)
         trace = self._extend_trace(beams, step_trace)
         is_eos = words == self.eos_id
@@ -261,6 +277,7 @@ class _BeamSearch:
             value = getattr(self, name)
             if value is not None:
                 setattr(self, name, value.index_select(0, keep))
+        self.limit_steps = set(self.max_lengths.tolist())  # the dropped sentences' no longer apply
         return (keep[:, None] * self.k + torch.arange(self.k, device=keep.device)).view(-1)
 
     def _finals(self, rows: Tensor) -> tuple[Tensor, ...]:

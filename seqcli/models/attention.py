@@ -74,10 +74,35 @@ class Attention(nn.Module):
         Returns ``context: (B, M)`` and ``weights: (B, S)`` (rows sum to 1, 0 at padding).
         """
         if self.kind == "bahdanau":
-            hidden = torch.tanh(keys + self.query_projection(query)[:, None, :])  # (B, S, Q)
-            scores = self.energy(hidden).squeeze(2)  # (B, S)
+            scores = self._additive_scores(self.query_projection(query), keys, mask)  # (B, S)
         else:
             scores = torch.bmm(keys, query[:, :, None]).squeeze(2)  # (B, S)
         weights = scores.masked_fill(~mask, float("-inf")).softmax(dim=1)  # (B, S)
         context = torch.bmm(weights[:, None, :], memory).squeeze(1)  # (B, M)
         return context, weights
+
+    def _additive_scores(self, projected: Tensor, keys: Tensor, mask: Tensor) -> Tensor:
+        """``vᵀ tanh(W_q s + W_k a)``: ``projected: (B, Q)`` = ``W_q s + b``, ``keys: (B, S, Q)``
+        -> ``(B, S)``, -inf wherever a block of rows is all padding."""
+        if torch.is_grad_enabled() or keys.device.type != "cpu":
+            return self.energy(torch.tanh(keys + projected[:, None, :])).squeeze(2)
+        # Searching on a CPU, this (B, S, Q) tanh is the largest tensor of a decoder step
+        # (beams × sentences × source positions × units; 14 MB at 320 rows, 43 positions,
+        # 256 units): computed whole, it goes through memory twice and pads every row to the
+        # batch's longest source. In blocks of rows it stays in cache, and each block stops
+        # at its own longest source (search batches sort sentences by length, so that is
+        # close to each row's). The results are the same: padding is masked out below.
+        batch, positions = mask.shape
+        rows = max(1, _BLOCK_ELEMENTS // (positions * keys.size(2)))
+        ends = mask.sum(dim=1).tolist()  # each row's real positions
+        scores = keys.new_full((batch, positions), float("-inf"))
+        for first in range(0, batch, rows):
+            block = slice(first, first + rows)
+            end = max(ends[block])
+            hidden = torch.add(keys[block, :end], projected[block, None, :]).tanh_()
+            scores[block, :end] = self.energy(hidden).squeeze(2)
+        return scores
+
+
+_BLOCK_ELEMENTS = 1 << 18
+"""Elements of one block of the additive attention's tanh in search (1 MiB of float32)."""

@@ -86,6 +86,26 @@ def test_bahdanau_scores_follow_the_additive_formula():
     assert torch.allclose(context[0], weights[0] @ memory[0], atol=1e-6)
 
 
+def test_bahdanau_in_blocks_of_rows_during_search_equals_the_whole_computation(monkeypatch):
+    torch.manual_seed(2)
+    attention = Attention("bahdanau", query_size=6, memory_size=4)
+    lengths = torch.tensor([2, 2, 3, 5, 5, 7, 1])  # blocks end at different lengths
+    memory = torch.randn(7, 7, 4)
+    mask = torch.arange(7) < lengths[:, None]
+    memory = memory * mask[:, :, None]
+    query = torch.randn(7, 6)
+    whole = attention(query, attention.keys(memory), memory, mask)  # autograd on: one tensor
+    monkeypatch.setattr("seqcli.models.attention._BLOCK_ELEMENTS", 2 * 7 * 6)  # two rows a block
+    blocked_calls = []
+    monkeypatch.setattr(torch, "add", lambda *a, **k: blocked_calls.append(1) or torch.Tensor.add(*a, **k))
+    with torch.inference_mode():
+        blocked = attention(query, attention.keys(memory), memory, mask)
+    assert len(blocked_calls) == 4  # the blocked path ran, in ceil(7 / 2) blocks
+    for ours, reference in zip(blocked, whole, strict=True):
+        assert torch.allclose(ours, reference, atol=1e-6)
+    assert blocked[1][0, 2:].tolist() == [0.0] * 5  # padding still gets no weight
+
+
 def test_luong_dot_needs_equal_widths_and_tied_embeddings_share_weights():
     with pytest.raises(ValueError, match="query_size == memory_size"):
         Attention("luong-dot", query_size=4, memory_size=6)
