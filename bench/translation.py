@@ -4,8 +4,9 @@
         # de→en GRU + attention: train-translator, then BLEU/chrF on val for greedy and beam 5
     python bench/translation.py tatoeba [--epochs N]
         # en→fr on the Tatoeba pairs: the same, on its dev file
-    python bench/translation.py speed -m RUN [--sentences N]
-        # batched beam search (beam 5) against one sentence at a time, sentences/s
+    python bench/translation.py speed -m RUN [--sentences N] [--textbook-sentences M]
+        # batched beam search (beam 5) against one sentence at a time, sentences/s, and
+        # against the textbook loop over hypotheses (one decoder call each) on M sentences
     python bench/translation.py score -m RUN --name NAME
         # greedy and beam-5 BLEU/chrF of a run trained by hand (e.g. extended with --resume)
 
@@ -132,6 +133,12 @@ def speed(args: argparse.Namespace) -> None:
         ]
         rates[label] = len(sentences) / (time.perf_counter() - start)
         print(f"{label}: {rates[label]:.1f} sentences/s", flush=True)
+    # The course's search as tutorials write it, on fewer sentences (it is much slower).
+    textbook = sentences[: args.textbook_sentences]
+    start = time.perf_counter()
+    outputs["textbook"] = [textbook_beam(translator, line, beam=5, alpha=0.7) for line in textbook]
+    rates["textbook"] = len(textbook) / (time.perf_counter() - start)
+    print(f"textbook: {rates['textbook']:.1f} sentences/s", flush=True)
     # A separate batched pass with two layers timed: the timed runs above carry no hooks.
     one_at_a_time = len(sentences) / rates["one_at_a_time"]
     layers = {"output_layer": translator.model.projection}
@@ -160,8 +167,56 @@ def speed(args: argparse.Namespace) -> None:
             "sentences_per_s": {k: round(v, 2) for k, v in rates.items()},
             "speedup": round(rates["batched"] / rates["one_at_a_time"], 2),
             "same_output": outputs["batched"] == outputs["one_at_a_time"],
+            "textbook_sentences": len(textbook),
+            "speedup_over_textbook": round(rates["batched"] / rates["textbook"], 2),
+            "textbook_same_output": sum(
+                a == b for a, b in zip(outputs["textbook"], outputs["batched"], strict=False)
+            ),
         },
     )
+
+
+def textbook_beam(translator, line: str, *, beam: int, alpha: float) -> str:
+    """Beam search for one sentence as the course and tutorials write it: a Python loop over
+    the live hypotheses, one decoder call per hypothesis per step, the reference the batched
+    search replaces. Its rules are seqcli's: each step takes the 2k best extensions; those
+    ending in <eos> among the first k finish, the k best others go on; a sentence is done
+    with k finished hypotheses or at the maximum length, where <eos> is forced."""
+    import torch
+
+    from seqcli.tasks.translation import SearchOptions
+    from seqcli.tasks.translation_use import DEFAULT_MAX_SOURCE_TOKENS
+    from seqcli.text import BOS_ID, EOS_ID
+
+    model, limits = translator.model, SearchOptions()
+    ids = [*translator.source_tokenizer.encode(line.strip())[:DEFAULT_MAX_SOURCE_TOKENS], EOS_ID]
+    max_length = int(limits.max_length_ratio * len(ids) + limits.max_length_extra)
+    with torch.inference_mode():
+        encoded, state = model.encode(torch.tensor([ids]), torch.tensor([len(ids)]))
+        live = [(0.0, [], state)]  # (log P(prefix), prefix, decoder state)
+        finished = []  # (normalised score, tokens without <eos>)
+        for t in range(max_length):
+            candidates = []
+            for log_p, tokens, hypothesis_state in live:
+                previous = torch.tensor([tokens[-1] if tokens else BOS_ID])
+                log_probs, next_state = model.step(previous, hypothesis_state, encoded)
+                if t + 1 >= max_length:  # <eos> is forced
+                    candidates.append((log_p + float(log_probs[0, EOS_ID]), [*tokens, EOS_ID], next_state))
+                    continue
+                values, words = log_probs[0].topk(2 * beam)
+                for value, word in zip(values.tolist(), words.tolist(), strict=True):
+                    candidates.append((log_p + value, [*tokens, word], next_state))
+            candidates.sort(key=lambda candidate: -candidate[0])
+            live = []
+            for rank, (log_p, tokens, next_state) in enumerate(candidates[: 2 * beam]):
+                if tokens[-1] == EOS_ID:
+                    if rank < beam:
+                        finished.append((log_p / len(tokens) ** alpha, tokens[:-1]))
+                elif len(live) < beam:
+                    live.append((log_p, tokens, next_state))
+            if len(finished) >= beam or t + 1 >= max_length:
+                break
+    return translator.target_tokenizer.decode(max(finished, key=lambda f: f[0])[1])
 
 
 def module_seconds(modules: dict, work) -> dict[str, float]:
@@ -230,6 +285,7 @@ def main() -> None:
     sub.add_argument("-m", "--model", type=Path, required=True)
     sub.add_argument("--sentences", type=int, default=200)
     sub.add_argument("--batch-size", type=int, default=64)
+    sub.add_argument("--textbook-sentences", type=int, default=100)
     sub.add_argument("--threads", type=int, default=THREADS)
     sub = commands.add_parser("score")
     sub.add_argument("-m", "--model", type=Path, required=True)
