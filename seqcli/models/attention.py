@@ -26,6 +26,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from seqcli.models.packed import linear
+
 __all__ = ["ATTENTION_TYPES", "Attention"]
 
 ATTENTION_TYPES: dict[str, str] = {
@@ -74,7 +76,8 @@ class Attention(nn.Module):
         Returns ``context: (B, M)`` and ``weights: (B, S)`` (rows sum to 1, 0 at padding).
         """
         if self.kind == "bahdanau":
-            scores = self._additive_scores(self.query_projection(query), keys, mask)  # (B, S)
+            projected = linear(query, self.query_projection.weight, self.query_projection.bias)  # W_q s + b
+            scores = self._additive_scores(projected, keys, mask)  # (B, S)
         else:
             scores = torch.bmm(keys, query[:, :, None]).squeeze(2)  # (B, S)
         weights = scores.masked_fill(~mask, float("-inf")).softmax(dim=1)  # (B, S)

@@ -34,6 +34,7 @@ from seqcli.models.cells import (
     State,
     VanillaRNNCell,
 )
+from seqcli.models.packed import linear
 
 __all__ = [
     "CELL_TYPES",
@@ -164,6 +165,25 @@ class RecurrentStack(nn.Module):
             return self._native_forward(inputs, state, lengths)
         return self._textbook_forward(inputs, state, lengths)
 
+    def step(self, inputs: Tensor, state: State) -> tuple[Tensor, State]:
+        """One time step of a unidirectional stack, as searches take them: ``inputs: (B, I)``
+        and ``state`` as for :meth:`forward` (not None) -> ``outputs: (B, H)``, the new state.
+
+        Searching on a CPU (no autograd, eval mode), native cells run their equations here,
+        through :func:`~seqcli.models.packed.linear` (see there why); everywhere else this
+        is :meth:`forward` on a one-step sequence.
+        """
+        if (
+            self.native is None
+            or self.config.bidirectional
+            or self.training
+            or torch.is_grad_enabled()
+            or inputs.device.type != "cpu"
+        ):
+            outputs, state = self(inputs[:, None], state)
+            return outputs[:, 0], state
+        return _native_step(self.native, inputs, state)
+
     def _native_forward(
         self, inputs: Tensor, state: State | None, lengths: Tensor | None
     ) -> tuple[Tensor, State]:
@@ -207,6 +227,35 @@ class RecurrentStack(nn.Module):
         size = (config.num_layers * config.num_directions, inputs.size(0), config.hidden_size)
         hidden = inputs.new_zeros(size)
         return (hidden, hidden) if self.has_cell_state else hidden
+
+
+def _native_step(native: nn.RNNBase, inputs: Tensor, state: State) -> tuple[Tensor, State]:
+    """One step of ``nn.RNN``/``nn.GRU``/``nn.LSTM`` by their documented equations, layer by
+    layer, with their weights (gates stacked as they store them: r z n; i f g o)."""
+    lstm = native.mode == "LSTM"
+    hidden, cell = state if lstm else (state, None)
+    new_hidden, new_cell = [], []
+    outputs = inputs
+    for layer, (w_ih, w_hh, b_ih, b_hh) in enumerate(native.all_weights):
+        h = hidden[layer]
+        from_input, from_hidden = linear(outputs, w_ih, b_ih), linear(h, w_hh, b_hh)
+        if native.mode == "GRU":
+            input_r, input_z, input_n = from_input.chunk(3, 1)
+            hidden_r, hidden_z, hidden_n = from_hidden.chunk(3, 1)
+            reset, update = torch.sigmoid(input_r + hidden_r), torch.sigmoid(input_z + hidden_z)
+            new = torch.tanh(input_n + reset * hidden_n)
+            outputs = (h - new) * update + new  # (1 - z) n + z h, as ATen computes it
+        elif lstm:
+            i, f, g, o = (from_input + from_hidden).chunk(4, 1)
+            c = torch.sigmoid(f) * cell[layer] + torch.sigmoid(i) * torch.tanh(g)
+            outputs = torch.sigmoid(o) * torch.tanh(c)
+            new_cell.append(c)
+        else:
+            total = from_input + from_hidden
+            outputs = torch.tanh(total) if native.mode == "RNN_TANH" else torch.relu(total)
+        new_hidden.append(outputs)
+    hidden = torch.stack(new_hidden)
+    return outputs, ((hidden, torch.stack(new_cell)) if lstm else hidden)
 
 
 def _build_native(config: RecurrentConfig) -> nn.RNNBase:

@@ -43,6 +43,7 @@ from torch import Tensor, nn
 
 from seqcli.models.attention import ATTENTION_TYPES, Attention
 from seqcli.models.cells import State
+from seqcli.models.packed import linear
 from seqcli.models.rnn import RecurrentConfig, RecurrentStack
 
 __all__ = ["DecoderState", "Encoded", "Seq2Seq", "Seq2SeqConfig", "sequence_loss"]
@@ -200,17 +201,17 @@ class Seq2Seq(nn.Module):
         (B, V)`` of the next token and the new state (``encoded`` must have B rows)."""
         embedded = self.dropout(self.target_embedding(tokens))  # (B, E)
         attentional, state = self._decode(embedded, state, encoded)
-        return self.projection(self.dropout(attentional)).log_softmax(dim=-1), state
+        logits = linear(self.dropout(attentional), self.projection.weight, self.projection.bias)
+        return logits.log_softmax(dim=-1), state
 
     def _decode(self, embedded: Tensor, state: DecoderState, encoded: Encoded) -> tuple[Tensor, DecoderState]:
         """``embedded: (B, E)`` -> ``h̃<t>: (B, H)`` and the new state."""
-        inputs = torch.cat([embedded, state.attentional], dim=1)[:, None, :]  # (B, 1, E + H)
-        outputs, hidden = self.decoder(inputs, _map(_layer_first, state.hidden))
-        top = outputs[:, 0]  # s<t>: (B, H)
+        inputs = torch.cat([embedded, state.attentional], dim=1)  # (B, E + H)
+        top, hidden = self.decoder.step(inputs, _map(_layer_first, state.hidden))  # s<t>: (B, H)
         if self.attention is None:
             return top, DecoderState(_map(_batch_first, hidden), state.attentional, state.weights)
         context, weights = self.attention(top, encoded.keys, encoded.memory, encoded.mask)
-        attentional = torch.tanh(self.combine(torch.cat([context, top], dim=1)))  # (B, H)
+        attentional = torch.tanh(linear(torch.cat([context, top], dim=1), self.combine.weight))  # (B, H)
         return attentional, DecoderState(_map(_batch_first, hidden), attentional, weights)
 
 
