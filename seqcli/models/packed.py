@@ -12,11 +12,12 @@ rows   ``F.linear`` (MKL)   oneDNN, packed weight
 =====  ===================  ======================
 5      21 GFLOP/s           84 GFLOP/s
 40     60                   130
+160    83                   125
 320    98                   131
 =====  ===================  ======================
 
-In a translator's beam search that made one sentence at a time about 1.7 times as fast and
-batches of 64 about 1.15 times, with the same translations (docs/benchmarks.md). Products
+In a translator's beam search that made one sentence at a time 1.86 times as fast and
+batches of 64 1.10 times, with the same translations (docs/benchmarks.md). Products
 agree with ``F.linear`` up to float32 rounding (sums accumulated in another order), so
 only searches take this path: :func:`linear` is ``F.linear`` wherever autograd records,
 off the CPU, for other dtypes, off x86-64 (where it was not measured), and where this
