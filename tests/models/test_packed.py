@@ -92,11 +92,8 @@ def test_a_recurrent_step_in_search_equals_a_one_step_forward(cell: str) -> None
         expected_outputs, expected_state = stack(inputs[:, None], state)
         outputs, new_state = stack.step(inputs, state)
     torch.testing.assert_close(outputs, expected_outputs[:, 0], rtol=1e-5, atol=1e-6)
-    if cell == "lstm":
-        for got, expected in zip(new_state, expected_state, strict=True):
-            torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
-    else:
-        torch.testing.assert_close(new_state, expected_state, rtol=1e-5, atol=1e-6)
+    for got, expected in zip(_parts(new_state), _parts(expected_state), strict=True):
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
 
 
 def test_a_recurrent_step_while_training_is_the_stack_itself() -> None:
@@ -110,10 +107,27 @@ def test_a_recurrent_step_while_training_is_the_stack_itself() -> None:
     assert outputs.grad_fn is not None
 
 
-@pytest.mark.parametrize("attention", ["bahdanau", "luong-general", "none"])
-def test_a_translator_step_in_search_gives_the_ordinary_layers_log_probabilities(attention: str) -> None:
+@pytest.mark.parametrize(
+    ("attention", "cell"),
+    [
+        ("bahdanau", "gru"),
+        ("luong-general", "gru"),
+        ("none", "gru"),
+        ("bahdanau", "lstm"),
+        ("luong-dot", "gru-textbook"),
+    ],
+)
+def test_a_translator_step_in_search_gives_the_ordinary_layers_log_probabilities(
+    attention: str, cell: str
+) -> None:
     config = Seq2SeqConfig(
-        source_vocab_size=30, target_vocab_size=50, embedding_dim=8, hidden_size=12, attention=attention
+        source_vocab_size=30,
+        target_vocab_size=50,
+        cell=cell,
+        embedding_dim=8,
+        hidden_size=12,
+        num_layers=2,
+        attention=attention,
     )
     model = Seq2Seq(config).eval()
     source, lengths = torch.tensor([[4, 5, 6, 3], [7, 3, 0, 0]]), torch.tensor([4, 2])
@@ -124,4 +138,10 @@ def test_a_translator_step_in_search_gives_the_ordinary_layers_log_probabilities
         encoded, state = model.encode(source, lengths)
         log_probs, new_state = model.step(tokens, state, encoded)
     torch.testing.assert_close(log_probs, expected.detach(), rtol=1e-5, atol=1e-5)
-    torch.testing.assert_close(new_state.hidden, expected_state.hidden.detach(), rtol=1e-5, atol=1e-6)
+    for got, expected in zip(_parts(new_state.hidden), _parts(expected_state.hidden), strict=True):
+        torch.testing.assert_close(got, expected.detach(), rtol=1e-5, atol=1e-6)
+
+
+def _parts(state: torch.Tensor | tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+    """A recurrent state's tensors: ``h``, or an LSTM's ``(h, c)``."""
+    return state if isinstance(state, tuple) else (state,)
