@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.weak import WeakIdKeyDictionary
 
-__all__ = ["linear"]
+__all__ = ["applies", "linear"]
 
 # Each weight's packed copy and the version of the weight it was packed from: an
 # optimiser step or load_state_dict changes weights in place, which bumps the version.
@@ -50,18 +50,22 @@ _packed: WeakIdKeyDictionary = WeakIdKeyDictionary()  # weight -> (version, addr
 _usable = torch.backends.mkldnn.is_available() and platform.machine().lower() in ("x86_64", "amd64")
 
 
+def applies(inputs: Tensor) -> bool:
+    """Whether :func:`linear` takes the oneDNN path for ``inputs`` (and float32 weights)."""
+    return (
+        _usable
+        and not torch.is_grad_enabled()
+        and inputs.device.type == "cpu"
+        and inputs.dtype == torch.float32
+        and inputs.numel() > 0
+    )
+
+
 def linear(inputs: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``F.linear(inputs, weight, bias)``; in search on a CPU (no autograd, float32), through
     oneDNN."""
     global _usable
-    if (
-        not _usable
-        or torch.is_grad_enabled()
-        or inputs.device.type != "cpu"
-        or inputs.dtype != torch.float32
-        or weight.dtype != torch.float32
-        or inputs.numel() == 0
-    ):
+    if not applies(inputs) or weight.dtype != torch.float32:
         return F.linear(inputs, weight, bias)
     try:
         packed = _packed_weight(weight)

@@ -26,6 +26,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from seqcli.models import packed
 from seqcli.models.cells import (
     GRUCell,
     LSTMCell,
@@ -34,7 +35,6 @@ from seqcli.models.cells import (
     State,
     VanillaRNNCell,
 )
-from seqcli.models.packed import linear
 
 __all__ = [
     "CELL_TYPES",
@@ -173,13 +173,7 @@ class RecurrentStack(nn.Module):
         through :func:`~seqcli.models.packed.linear` (see there why); everywhere else this
         is :meth:`forward` on a one-step sequence.
         """
-        if (
-            self.native is None
-            or self.config.bidirectional
-            or self.training
-            or torch.is_grad_enabled()
-            or inputs.device.type != "cpu"
-        ):
+        if self.native is None or self.config.bidirectional or self.training or not packed.applies(inputs):
             outputs, state = self(inputs[:, None], state)
             return outputs[:, 0], state
         return _native_step(self.native, inputs, state)
@@ -238,7 +232,7 @@ def _native_step(native: nn.RNNBase, inputs: Tensor, state: State) -> tuple[Tens
     outputs = inputs
     for layer, (w_ih, w_hh, b_ih, b_hh) in enumerate(native.all_weights):
         h = hidden[layer]
-        from_input, from_hidden = linear(outputs, w_ih, b_ih), linear(h, w_hh, b_hh)
+        from_input, from_hidden = packed.linear(outputs, w_ih, b_ih), packed.linear(h, w_hh, b_hh)
         if native.mode == "GRU":
             input_r, input_z, input_n = from_input.chunk(3, 1)
             hidden_r, hidden_z, hidden_n = from_hidden.chunk(3, 1)
