@@ -5,15 +5,17 @@ few hundred (64 sentences × 5 beams). torch's CPU build sends ``F.linear`` to M
 which copies the weight into its blocked layout at every call and is known to take slower
 code paths on processors that are not Intel's. oneDNN, also inside torch, picks its
 kernels by instruction set and keeps a weight packed in its blocked layout between calls.
-Measured on the project's AMD EPYC (Zen 2) machine, a 256 → 8,000 output layer, 2 threads:
+Measured on the project's AMD EPYC (Zen 2) machine, a 256 → 8,000 output layer, 2 threads,
+three rounds (``bench/packed_linear.py``):
 
 =====  ===================  ======================
 rows   ``F.linear`` (MKL)   oneDNN, packed weight
 =====  ===================  ======================
-5      21 GFLOP/s           84 GFLOP/s
-40     60                   130
-160    83                   125
-320    98                   131
+1      17–19 GFLOP/s        21–26 GFLOP/s
+5      16–25                76–81
+40     54–63                120–133
+160    84–86                125–135
+320    96–101               129–135
 =====  ===================  ======================
 
 In a translator's beam search that made one sentence at a time 1.86 times as fast and
